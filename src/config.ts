@@ -1,0 +1,158 @@
+/**
+ * The only module that reads the environment. `loadConfig(env)` validates every variable at once and
+ * returns a typed `Config`, or throws `ConfigError` listing every problem, so an operator fixes them
+ * all in one go. It is a pure function of `env`, which lets tests build configs without touching
+ * `process.env`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { QUEUE_NAMES, type QueueName } from './queue/queue-names.js';
+
+export const ROLES = ['api', 'worker', 'scheduler', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const Str = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+const Int = (min: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, default: def, description });
+
+/** Each variable, its type, default and one line of documentation (also rendered in the README). */
+const EnvSchema = Type.Object({
+  SERVICE_ROLE: Type.Union(
+    ROLES.map((r) => Type.Literal(r)),
+    { default: 'all', description: 'Which part this process plays: api, worker, scheduler or all' },
+  ),
+  PORT: Int(0, 3000, 'HTTP port (API; health and metrics for worker and scheduler)'),
+  HOST: Type.String({ default: '0.0.0.0', description: 'HTTP listen address' }),
+  REDIS_URL: Str('Redis for the job queues (default redis://127.0.0.1:6379; role all starts a private one if none answers)'),
+  QUEUE_PREFIX: Type.String({
+    default: '{switchboard}',
+    pattern: '^\\{[A-Za-z0-9_-]+\\}$',
+    description: 'BullMQ key prefix; the braces are a Redis Cluster hash tag keeping all queues in one slot',
+  }),
+  DATABASE_URL: Str('PostgreSQL URL; when unset (role all only) an embedded PGlite database under DATA_DIR'),
+  DATABASE_POOL_SIZE: Int(1, 10, 'PostgreSQL connections per process'),
+  DATA_DIR: Type.String({ default: './data', description: 'Where the embedded defaults keep their files' }),
+  INTERNAL_SECRET: Str("The gateway's shared secret (X-Internal-Secret); generated under DATA_DIR for role all"),
+  GATEWAY_URL: Str('Base URL of the WhatsApp gateway (POST {GATEWAY_URL}/send)'),
+  GATEWAY_SECRET: Str('Secret sent to the gateway; defaults to INTERNAL_SECRET'),
+  OPENAI_BASE_URL: Str('OpenAI-compatible API base URL'),
+  OPENAI_API_KEY: Str('API key; without it the offline template provider answers'),
+  AI_MODEL: Type.String({ default: 'gpt-4o-mini', description: 'Chat model name' }),
+  ADMIN_TOKEN: Str('Bearer token for /api and /admin; generated under DATA_DIR for role all'),
+  WORKER_QUEUES: Type.String({ default: QUEUE_NAMES.join(','), description: 'Comma list of queues this worker consumes' }),
+  WORKER_CONCURRENCY: Type.String({
+    default: '8',
+    pattern: '^(\\d+|[a-z_]+=\\d+)(,([a-z_]+=\\d+|\\d+))*$',
+    description: 'Jobs in flight per queue: a number, or "default=16,receipts=4" (a bare number is the fallback)',
+  }),
+  WORKER_LOCK_MS: Int(1000, 30_000, 'Job lock duration; a worker that stops renewing it loses the job'),
+  WORKER_STALLED_INTERVAL_MS: Int(1000, 30_000, 'How often stalled jobs (lost locks) are detected and re-run'),
+  JOB_ATTEMPTS: Int(1, 8, 'Attempts per job before it fails for good'),
+  JOB_BACKOFF_MS: Int(10, 1000, 'First retry delay; doubles each attempt, with jitter'),
+  SHUTDOWN_GRACE_MS: Int(0, 25_000, 'How long SIGTERM waits for in-flight jobs and requests'),
+  DEDUPE_WINDOW_SECONDS: Int(1, 7 * 24 * 3600, 'A redelivered event within this age is a duplicate'),
+  ENQUEUE_TIMEOUT_MS: Int(50, 800, 'Longest the webhook waits for Redis before answering 503'),
+  TENANT_CACHE_TTL_MS: Int(100, 5000, 'How long the API trusts its in-memory tenant list'),
+  WEBHOOK_BODY_LIMIT: Int(1024, 5 * 1024 * 1024, 'Largest webhook body in bytes (413 above)'),
+  LOG_LEVEL: Type.Union(
+    LOG_LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino log level' },
+  ),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Config extends Omit<Env, 'WORKER_QUEUES' | 'WORKER_CONCURRENCY'> {
+  WORKER_QUEUES: QueueName[];
+  /** Concurrency for each queue this worker consumes. */
+  WORKER_CONCURRENCY: Record<QueueName, number>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Documentation of every variable, for `--help` and the README. */
+export function describeConfig(): Array<{ name: string; default: unknown; description: string }> {
+  return Object.entries(EnvSchema.properties).map(([name, schema]) => ({
+    name,
+    default: (schema as { default?: unknown }).default,
+    description: String((schema as { description?: string }).description ?? ''),
+  }));
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const known: Record<string, string> = {};
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') known[name] = value;
+  }
+  const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, known));
+  const problems = [...Value.Errors(EnvSchema, candidate)].map(
+    (e) => `${e.path.slice(1) || 'environment'}: ${e.message}${e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)})`}`,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  const parsed = candidate as Env;
+
+  const queues = parseQueueList(parsed.WORKER_QUEUES, problems);
+  const concurrency = parseConcurrency(parsed.WORKER_CONCURRENCY, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    ...parsed,
+    GATEWAY_SECRET: parsed.GATEWAY_SECRET ?? parsed.INTERNAL_SECRET,
+    WORKER_QUEUES: queues,
+    WORKER_CONCURRENCY: concurrency,
+  };
+}
+
+/** What the non-`all` roles must be given explicitly: they never invent secrets or databases. */
+export function requireDeployedSettings(config: Config): void {
+  if (config.SERVICE_ROLE === 'all') return;
+  const missing = (['DATABASE_URL', 'REDIS_URL', 'INTERNAL_SECRET', 'ADMIN_TOKEN'] as const).filter(
+    (name) => config[name] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((name) => `${name}: required when SERVICE_ROLE=${config.SERVICE_ROLE} (only role "all" has embedded defaults)`),
+    );
+  }
+}
+
+function isQueueName(name: string): name is QueueName {
+  return (QUEUE_NAMES as readonly string[]).includes(name);
+}
+
+function parseQueueList(raw: string, problems: string[]): QueueName[] {
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !isQueueName(n));
+  if (unknown.length > 0) problems.push(`WORKER_QUEUES: unknown queue(s) ${unknown.join(', ')}; known: ${QUEUE_NAMES.join(', ')}`);
+  if (names.length === 0) problems.push('WORKER_QUEUES: lists no queue');
+  return names.filter(isQueueName);
+}
+
+function parseConcurrency(raw: string, problems: string[]): Record<QueueName, number> {
+  let fallback = 8;
+  const perQueue: Partial<Record<QueueName, number>> = {};
+  for (const part of raw.split(',')) {
+    const [left, right] = part.split('=');
+    if (right === undefined) {
+      fallback = Number(left);
+      continue;
+    }
+    if (left !== undefined && isQueueName(left)) perQueue[left] = Number(right);
+    else problems.push(`WORKER_CONCURRENCY: unknown queue "${left ?? ''}"`);
+  }
+  const result = {} as Record<QueueName, number>;
+  for (const name of QUEUE_NAMES) {
+    const n = perQueue[name] ?? fallback;
+    if (!(n >= 1)) problems.push(`WORKER_CONCURRENCY: ${name} must be at least 1`);
+    result[name] = n;
+  }
+  return result;
+}

@@ -1,0 +1,13 @@
+/**
+ * Every migration, in order. Listed explicitly (never discovered from the file system) so the build,
+ * the tests and production apply the same list. Append only: an applied migration is never edited.
+ */
+import * as initial from './0001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial.up }];

@@ -1,0 +1,112 @@
+/** Kysely's view of the tables in `migrations/`. Keep in step with them. */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T> = ColumnType<T, string, string>;
+/** bigserial ids come back from `pg` as strings (they can exceed 2^53); they stay strings. */
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  timezone: Generated<string>;
+  webhook_secret: string | null;
+  ai_enabled: Generated<boolean>;
+  system_prompt: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ContactsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  jid: string;
+  phone: string | null;
+  push_name: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ConversationsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  remote_jid: string;
+  chat_type: string;
+  contact_id: ColumnType<string | null, string | null | undefined, string | null>;
+  last_message_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface MessagesTable {
+  id: Generated<string>;
+  tenant_id: string;
+  conversation_id: ColumnType<string, string, never>;
+  remote_jid: string;
+  wa_message_id: string;
+  from_me: boolean;
+  sender_jid: string;
+  participant: string | null;
+  kind: string;
+  content_type: string | null;
+  text: string | null;
+  media: Json<unknown> | null;
+  location: Json<unknown> | null;
+  contacts: Json<unknown> | null;
+  quoted_wa_message_id: string | null;
+  target_wa_message_id: string | null;
+  target_from_me: boolean | null;
+  reactions: ColumnType<Record<string, string>, string | undefined, string>;
+  sent_at: Timestamp;
+  status: number | null;
+  server_ack_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  read_at: Timestamp | null;
+  played_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  edited_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface MessageReceiptsTable {
+  message_id: string;
+  user_jid: string;
+  status: number;
+  delivered_at: Timestamp | null;
+  read_at: Timestamp | null;
+  played_at: Timestamp | null;
+}
+
+export interface PendingReceiptsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  remote_jid: string;
+  wa_message_id: string;
+  from_me: boolean;
+  user_jid: Generated<string>;
+  status: number;
+  status_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: CreatedAt;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  contacts: ContactsTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  message_receipts: MessageReceiptsTable;
+  pending_receipts: PendingReceiptsTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type Tenant = Selectable<TenantsTable>;
+export type NewTenant = Insertable<TenantsTable>;
+export type TenantUpdate = Updateable<TenantsTable>;
+export type Message = Selectable<MessagesTable>;
+export type Conversation = Selectable<ConversationsTable>;
+export type Contact = Selectable<ContactsTable>;

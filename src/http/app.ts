@@ -1,0 +1,53 @@
+/**
+ * Builds the HTTP application from its dependencies. It never listens (the api role does), so tests
+ * drive it with `app.inject` or listen on a port of their own.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '../config.js';
+import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { ReadinessProbe } from '../lib/readiness.js';
+import type { JobQueues } from '../queue/job-queues.js';
+import { createAdminGuard } from './plugins/admin-auth.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { healthRoutes } from './routes/health.route.js';
+import { tenantsRoutes } from './routes/tenants.route.js';
+import { webhookRoutes } from './routes/webhook.route.js';
+import type { TenantCache } from './tenant-cache.js';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  queues: JobQueues;
+  tenants: TenantsRepository;
+  tenantCache: TenantCache;
+  metrics: Metrics;
+  probes: ReadinessProbe[];
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // The webhook logs its own one line per event; a request log per call would double the cost.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerErrorHandler(app);
+  await app.register(healthRoutes, { probes: deps.probes, metrics: deps.metrics });
+  await app.register(webhookRoutes, {
+    config: deps.config,
+    queues: deps.queues,
+    tenantCache: deps.tenantCache,
+    metrics: deps.metrics,
+    log: deps.log,
+  });
+  await app.register(async (admin) => {
+    admin.addHook('onRequest', createAdminGuard(deps.config.ADMIN_TOKEN));
+    await admin.register(tenantsRoutes, { tenants: deps.tenants, tenantCache: deps.tenantCache });
+  });
+  return app;
+}

@@ -1,0 +1,14 @@
+/**
+ * Which handler runs each job of the catalogue. Loaded lazily, and only by the worker role: the API
+ * and the scheduler never import a handler. The mapped type makes a job without a handler a compile
+ * error.
+ */
+import type { JobName, JobPayloads } from '../queue/job-catalog.js';
+import type { JobHandler } from './job-context.js';
+
+type HandlerLoaders = { [N in JobName]: () => Promise<JobHandler<JobPayloads[N]>> };
+
+export const JOB_HANDLERS: HandlerLoaders = {
+  webhook_process: async () => (await import('./webhook-process.job.js')).handle,
+  receipt_apply: async () => (await import('./receipt-apply.job.js')).handle,
+};

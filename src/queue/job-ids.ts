@@ -1,0 +1,29 @@
+/**
+ * Deterministic job ids: the same WhatsApp event always maps to the same id, which is what makes the
+ * enqueue idempotent. BullMQ forbids `:` in custom ids (it is its key separator) and all-digit ids
+ * (they collide with its counter), so each part is escaped and the id carries a letter prefix.
+ * Ids stay readable, which helps an operator find a message's job.
+ */
+const UNSAFE = /[^A-Za-z0-9@._-]/g;
+
+function part(value: string): string {
+  return value.replace(UNSAFE, (ch) =>
+    [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+export interface KeyIdentity {
+  remoteJid: string;
+  id: string;
+  fromMe: boolean;
+}
+
+export function messageJobId(tenantId: string, key: KeyIdentity): string {
+  return ['msg', part(tenantId), part(key.remoteJid), part(key.id), key.fromMe ? 'out' : 'in'].join('|');
+}
+
+export function receiptJobId(tenantId: string, key: KeyIdentity, status: number, userJid: string | null): string {
+  const base = ['rcpt', part(tenantId), part(key.remoteJid), part(key.id), key.fromMe ? 'out' : 'in', String(status)];
+  if (userJid) base.push(part(userJid));
+  return base.join('|');
+}

@@ -1,0 +1,180 @@
+/**
+ * The producer side of the job queues: the one way to enqueue (DESIGN.md rule 3).
+ *
+ * `enqueueBatch` writes a whole webhook batch in one Redis MULTI/EXEC transaction. For each job it
+ * queues `EXISTS <job key>` right before BullMQ's own add script, so the answer tells, exactly and
+ * atomically, which jobs were new and which were already there (BullMQ's add returns the same id in
+ * both cases). The transaction also starts with a `SET` of a "last enqueue" timestamp: `SET` is a
+ * deny-OOM command, so when Redis is out of memory it rejects the whole EXEC instead of running some
+ * adds and failing others: a batch is enqueued all or nothing.
+ */
+import { Job, Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
+import { JOB_CATALOG, type JobName, type JobPayloads } from './job-catalog.js';
+import { QUEUE_NAMES, type QueueName } from './queue-names.js';
+import { createProducerConnection } from './redis-connections.js';
+
+export interface JobQueuesOptions {
+  redisUrl: string;
+  prefix: string;
+  commandTimeoutMs: number;
+  attempts: number;
+  backoffMs: number;
+  dedupeWindowSeconds: number;
+  log: Logger;
+}
+
+export interface EnqueueItem<N extends JobName = JobName> {
+  name: N;
+  payload: JobPayloads[N];
+  jobId: string;
+}
+
+export interface EnqueueResult {
+  jobId: string;
+  isDuplicate: boolean;
+}
+
+export interface QueueHealth {
+  isReady: boolean;
+  reason?: string;
+}
+
+export type JobState = 'completed' | 'failed' | 'delayed' | 'active' | 'waiting' | 'waiting-children' | 'prioritized' | 'unknown';
+
+export interface JobSnapshot {
+  id: string;
+  name: string;
+  queue: QueueName;
+  state: JobState;
+  data: unknown;
+  attemptsMade: number;
+  failedReason: string | null;
+  returnValue: unknown;
+  timestamp: number;
+  processedOn: number | null;
+  finishedOn: number | null;
+}
+
+export class EnqueueError extends Error {
+  constructor(message: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'EnqueueError';
+  }
+}
+
+export class JobQueues {
+  readonly connection: Redis;
+  private readonly queues: Map<QueueName, Queue>;
+  private readonly lastEnqueueKey: string;
+
+  constructor(private readonly options: JobQueuesOptions) {
+    this.connection = createProducerConnection(options.redisUrl, options.commandTimeoutMs, options.log);
+    this.lastEnqueueKey = `${options.prefix}:switchboard:last-enqueue-at`;
+    this.queues = new Map(
+      QUEUE_NAMES.map((name) => {
+        const queue = new Queue(name, { connection: this.connection, prefix: options.prefix });
+        // A Redis outage surfaces here too; the connection watcher already logged it once.
+        queue.on('error', () => undefined);
+        return [name, queue];
+      }),
+    );
+  }
+
+  queue(name: QueueName): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`Unknown queue ${name}`);
+    return queue;
+  }
+
+  jobOptions(name: JobName, jobId: string): JobsOptions {
+    const spec = JOB_CATALOG[name];
+    return {
+      jobId,
+      attempts: this.options.attempts,
+      backoff: { type: 'exponential', delay: this.options.backoffMs, jitter: 0.5 },
+      removeOnComplete: spec.keepCompletedForDedupeWindow ? { age: this.options.dedupeWindowSeconds } : { age: 86_400 },
+      // Failed jobs stay until an operator retries or removes them (DESIGN.md rule 5).
+      removeOnFail: false,
+    };
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<EnqueueResult> {
+    const [result] = await this.enqueueBatch([{ name, payload, jobId }]);
+    if (!result) throw new EnqueueError('Enqueue returned no result');
+    return result;
+  }
+
+  /** Adds every job or none; tells which ones already existed. */
+  async enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
+    if (items.length === 0) return [];
+    const client = await this.queue('default').client;
+    const multi = client.multi();
+    multi.runCommand('set', [this.lastEnqueueKey, String(Date.now())]);
+    const adds: Array<Promise<unknown>> = [];
+    for (const item of items) {
+      const queue = this.queue(JOB_CATALOG[item.name].queue);
+      multi.runCommand('exists', [queue.toKey(item.jobId)]);
+      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId), item.jobId);
+      // addJob only queues the script call on the transaction; the transaction's exec() carries the result.
+      adds.push(job.addJob(multi));
+    }
+    await Promise.all(adds);
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await multi.exec();
+    } catch (error) {
+      throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
+    }
+    if (!replies) throw new EnqueueError('Redis aborted the batch transaction');
+    const failure = replies.find(([error]) => error !== null);
+    if (failure) throw new EnqueueError(`Redis rejected the batch: ${failure[0]?.message ?? 'unknown error'}`);
+    return items.map((item, index) => ({
+      jobId: item.jobId,
+      isDuplicate: Number(replies[1 + index * 2]?.[1]) === 1,
+    }));
+  }
+
+  /** Ready = Redis answers and will never evict job data (`maxmemory-policy noeviction`). */
+  async health(): Promise<QueueHealth> {
+    try {
+      const reply = (await this.connection.config('GET', 'maxmemory-policy')) as string[];
+      const policy = reply[1];
+      if (policy !== 'noeviction') {
+        return { isReady: false, reason: `Redis maxmemory-policy is "${policy ?? 'unknown'}"; it must be "noeviction" or jobs can be silently evicted` };
+      }
+      return { isReady: true };
+    } catch (error) {
+      return { isReady: false, reason: `Redis unreachable: ${(error as Error).message}` };
+    }
+  }
+
+  async getJobCounts(name: QueueName): Promise<Record<string, number>> {
+    return this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'paused');
+  }
+
+  async getJob(name: QueueName, id: string): Promise<JobSnapshot | null> {
+    const queue = this.queue(name);
+    const job = await queue.getJob(id);
+    if (!job?.id) return null;
+    return {
+      id: job.id,
+      name: job.name,
+      queue: name,
+      state: (await job.getState()) as JobState,
+      data: job.data,
+      attemptsMade: job.attemptsMade,
+      failedReason: job.failedReason ?? null,
+      returnValue: job.returnvalue ?? null,
+      timestamp: job.timestamp,
+      processedOn: job.processedOn ?? null,
+      finishedOn: job.finishedOn ?? null,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,33 @@
+/** The worker role: consumes WORKER_QUEUES and runs job handlers. It serves no API routes. */
+import type { Server } from 'node:http';
+import { createDispatcher } from '../jobs/dispatcher.js';
+import { startHealthServer } from '../lib/health-server.js';
+import { JobWorkers } from '../queue/job-workers.js';
+import { DEFAULT_REDIS_URL } from '../queue/redis-connections.js';
+import type { StartRole } from './role.js';
+
+export const start: StartRole = async (c, { serveHealth }) => {
+  const log = c.log.child({ component: 'worker' });
+  const dispatcher = createDispatcher({ messages: c.messages, receipts: c.receipts }, log, c.metrics);
+  const workers = new JobWorkers(
+    {
+      redisUrl: c.config.REDIS_URL ?? DEFAULT_REDIS_URL,
+      prefix: c.config.QUEUE_PREFIX,
+      queues: c.config.WORKER_QUEUES,
+      concurrency: c.config.WORKER_CONCURRENCY,
+      lockDurationMs: c.config.WORKER_LOCK_MS,
+      stalledIntervalMs: c.config.WORKER_STALLED_INTERVAL_MS,
+      log,
+    },
+    dispatcher,
+  );
+  let server: Server | undefined;
+  if (serveHealth) server = await startHealthServer({ port: c.config.PORT, host: c.config.HOST, probes: c.probes, metrics: c.metrics });
+  log.info({ queues: c.config.WORKER_QUEUES }, 'Worker consuming');
+  return async () => {
+    server?.close();
+    log.info('Worker draining in-flight jobs');
+    await workers.close();
+    log.info('Worker stopped');
+  };
+};
