@@ -1,0 +1,43 @@
+/** The shared Baileys webhook bodies, read from `<repo>/../shared/fixtures/baileys`. */
+import { readFileSync } from 'node:fs';
+
+export const FIXTURE_FILES = [
+  'upsert-text.json',
+  'upsert-two-lid-and-group.json',
+  'upsert-voice-note.json',
+  'upsert-wrapped-and-misc.json',
+  'upsert-ciphertext-stub.json',
+  'update-receipts.json',
+  'receipt-group.json',
+] as const;
+
+export type FixtureFile = (typeof FIXTURE_FILES)[number];
+
+export function fixtureText(file: FixtureFile): string {
+  return readFileSync(new URL(`../../../shared/fixtures/baileys/${file}`, import.meta.url), 'utf8');
+}
+
+/** The fixture as an object, with its tenant replaced. */
+export function fixtureBody(file: FixtureFile, tenantId = 'acme'): Record<string, unknown> {
+  const body = JSON.parse(fixtureText(file)) as Record<string, unknown>;
+  return { ...body, tenantId };
+}
+
+/** A one-message upsert body with the given ids, for tests that need many distinct messages. */
+export function textMessageBody(options: { tenantId?: string; id: string; remoteJid?: string; text?: string; fromMe?: boolean }) {
+  return {
+    tenantId: options.tenantId ?? 'acme',
+    event: 'messages.upsert',
+    payload: {
+      type: 'notify',
+      messages: [
+        {
+          key: { remoteJid: options.remoteJid ?? '972501234567@s.whatsapp.net', fromMe: options.fromMe ?? false, id: options.id },
+          messageTimestamp: 1764480000,
+          pushName: 'Dana',
+          message: { conversation: options.text ?? 'Hello' },
+        },
+      ],
+    },
+  };
+}
