@@ -1,0 +1,122 @@
+/**
+ * The tenants admin API and the operator endpoints, through the HTTP surface, against real Redis and
+ * PostgreSQL (and a private Redis for the readiness checks that need a misconfigured server).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_TOKEN } from './support/config.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { textMessageBody } from './support/fixtures.js';
+import { startHarness, type Harness } from './support/harness.js';
+import { PrivateRedis } from './support/private-redis.js';
+import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait.js';
+
+let db: TestDatabase;
+let harness: Harness;
+let prefix: string;
+
+const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+async function call(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown, headers: Record<string, string> = auth) {
+  const response = await harness.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
+  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  prefix = uniquePrefix();
+  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix, env: { TENANT_CACHE_TTL_MS: '200' } });
+});
+
+afterAll(async () => {
+  await harness.close();
+  await deletePrefix(prefix);
+  await db.drop();
+});
+
+describe('tenants', () => {
+  it('401 without the admin token, or with a wrong one', async () => {
+    expect((await call('GET', '/api/tenants/acme', undefined, {})).status).toBe(401);
+    expect((await call('GET', '/api/tenants/acme', undefined, { authorization: 'Bearer wrong' })).body).toEqual({ error: 'unauthorized' });
+    expect((await call('POST', '/api/tenants', { id: 'x', name: 'X' }, {})).status).toBe(401);
+    expect(await db.query('select id from tenants')).toHaveLength(0);
+  });
+
+  it('creates, reads and updates a tenant; the webhook secret is write-only', async () => {
+    const created = await call('POST', '/api/tenants', {
+      id: 'acme',
+      name: 'Acme Dental',
+      timezone: 'Asia/Jerusalem',
+      webhookSecret: 'a-long-enough-secret-123',
+      systemPrompt: 'You are the front desk of Acme Dental.',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ id: 'acme', name: 'Acme Dental', timezone: 'Asia/Jerusalem', hasWebhookSecret: true, aiEnabled: true });
+    expect(JSON.stringify(created.body)).not.toContain('a-long-enough-secret-123');
+
+    expect((await call('GET', '/api/tenants/acme')).body).toMatchObject({ id: 'acme', name: 'Acme Dental' });
+    const patched = await call('PATCH', '/api/tenants/acme', { aiEnabled: false, name: 'Acme' });
+    expect(patched.body).toMatchObject({ name: 'Acme', aiEnabled: false, timezone: 'Asia/Jerusalem' });
+    const [row] = await db.query('select name, ai_enabled, webhook_secret from tenants where id = $1', ['acme']);
+    expect(row).toEqual({ name: 'Acme', ai_enabled: false, webhook_secret: 'a-long-enough-secret-123' });
+  });
+
+  it('409 when the id exists; 404 for an unknown tenant; 400 for bad input, nothing stored', async () => {
+    expect((await call('POST', '/api/tenants', { id: 'acme', name: 'Again' })).status).toBe(409);
+    expect((await call('GET', '/api/tenants/nobody')).status).toBe(404);
+    expect((await call('PATCH', '/api/tenants/nobody', { name: 'X' })).status).toBe(404);
+    for (const bad of [{ id: 'Bad Id', name: 'X' }, { id: 'ok-id' }, { id: 'ok-id', name: 'X', timezone: 'Mars/Olympus' }, { id: 'ok-id', name: 'X', extra: 1 }]) {
+      const answer = await call('POST', '/api/tenants', bad);
+      expect(answer.status, JSON.stringify(bad)).toBe(400);
+      expect(answer.body['error']).toBe('bad_request');
+    }
+    expect(await db.query('select id from tenants where id = $1', ['ok-id'])).toHaveLength(0);
+  });
+
+  it('a tenant created through the API is known to the webhook at once', async () => {
+    await call('POST', '/api/tenants', { id: 'fresh', name: 'Fresh' });
+    expect((await harness.post(textMessageBody({ tenantId: 'fresh', id: 'FRESH-1' }))).status).toBe(200);
+  });
+
+  it('a tenant created by another process becomes known after the cache TTL', async () => {
+    expect((await harness.post(textMessageBody({ tenantId: 'elsewhere', id: 'ELSE-1' }))).status).toBe(404);
+    await db.query("insert into tenants (id, name) values ('elsewhere', 'Created by another API process')");
+    await waitFor(async () => (await harness.post(textMessageBody({ tenantId: 'elsewhere', id: 'ELSE-1' }))).status === 200, {
+      what: 'the tenant cache to refresh',
+    });
+  });
+});
+
+describe('operator endpoints', () => {
+  it('/health and /ready answer 200 when Redis and the database answer', async () => {
+    expect((await harness.app.inject({ url: '/health' })).statusCode).toBe(200);
+    const ready = await harness.app.inject({ url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ isReady: true, checks: { redis: { ok: true }, database: { ok: true } } });
+  });
+
+  it('/metrics counts webhooks by result and enqueue latency', async () => {
+    await harness.post(textMessageBody({ tenantId: 'acme', id: 'METRICS-1' }));
+    await harness.post(textMessageBody({ tenantId: 'nobody', id: 'METRICS-2' }));
+    const text = (await harness.app.inject({ url: '/metrics' })).body;
+    expect(text).toMatch(/switchboard_webhooks_total\{result="ok"\} \d+/);
+    expect(text).toMatch(/switchboard_webhooks_total\{result="unknown_tenant"\} \d+/);
+    expect(text).toMatch(/switchboard_enqueue_duration_seconds_count \d+/);
+  });
+
+  it('/ready is 503 with the reason when Redis may evict jobs (maxmemory-policy is not noeviction)', async () => {
+    const redis = await PrivateRedis.start();
+    const other = await startHarness({ databaseUrl: db.url, redisUrl: redis.url, prefix: uniquePrefix() });
+    const client = redis.client();
+    try {
+      await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const ready = await other.app.inject({ url: '/ready' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ isReady: false, checks: { redis: { ok: false, reason: expect.stringMatching(/allkeys-lru.*noeviction/) } } });
+    } finally {
+      client.disconnect();
+      await other.close();
+      await redis.stop();
+    }
+  });
+});
