@@ -49,7 +49,7 @@ async function jobState(jobId: string): Promise<string | undefined> {
 beforeAll(async () => {
   db = await createTestDatabase();
   prefix = uniquePrefix();
-  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix });
+  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix, env: { ENQUEUE_TIMEOUT_MS: '5000' } });
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: null });
   await harness.container.tenants.create({ id: 'beta', name: 'Beta', webhook_secret: null, system_prompt: null });
   await harness.startWorker();

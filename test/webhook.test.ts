@@ -33,7 +33,14 @@ async function storedMessages(): Promise<number> {
 beforeAll(async () => {
   db = await createTestDatabase();
   prefix = uniquePrefix();
-  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix, env: { WEBHOOK_BODY_LIMIT: '65536' } });
+  // A generous enqueue timeout: these tests are about answers and counts, not latency (1,000
+  // simultaneous posts on a loaded 2-core CI machine can exceed the 800 ms default).
+  harness = await startHarness({
+    databaseUrl: db.url,
+    redisUrl: SHARED_REDIS_URL,
+    prefix,
+    env: { WEBHOOK_BODY_LIMIT: '65536', ENQUEUE_TIMEOUT_MS: '5000' },
+  });
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: null });
   await harness.container.tenants.create({ id: 'beta', name: 'Beta', webhook_secret: HMAC_SECRET, system_prompt: null });
 });

@@ -156,13 +156,17 @@ export class JobQueues {
 
   async getJob(name: QueueName, id: string): Promise<JobSnapshot | null> {
     const queue = this.queue(name);
+    // State first: the job hash is written in the same script that moves the job, so a hash read
+    // after the state is at least as new as that state (the other order can pair an old hash with
+    // a newer state, e.g. "failed" without its reason).
+    const state = (await queue.getJobState(id)) as JobState;
     const job = await queue.getJob(id);
     if (!job?.id) return null;
     return {
       id: job.id,
       name: job.name,
       queue: name,
-      state: (await job.getState()) as JobState,
+      state,
       data: job.data,
       attemptsMade: job.attemptsMade,
       failedReason: job.failedReason ?? null,

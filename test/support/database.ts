@@ -1,10 +1,10 @@
 /** A fresh PostgreSQL database per test file, cloned from the migrated template. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 export const PG_HOST = '127.0.0.1';
 export const ADMIN_DATABASE_URL = `postgres://postgres@${PG_HOST}:5432/postgres`;
-export const TEMPLATE_DATABASE = 'switchboard_test_template';
 
 export function databaseUrl(name: string): string {
   return `postgres://postgres@${PG_HOST}:5432/${name}`;
@@ -33,7 +33,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   // Two files cloning the template at the same instant can collide ("being accessed by other users").
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await withAdmin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
+      await withAdmin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`));
       break;
     } catch (error) {
       if (attempt >= 10) throw error;
@@ -42,6 +42,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = databaseUrl(name);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // DROP … WITH (FORCE) terminates idle clients; that is expected, not an error.
+  pool.on('error', () => undefined);
   return {
     name,
     url,
