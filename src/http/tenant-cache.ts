@@ -25,14 +25,23 @@ export class TenantCache {
     private readonly log: Logger,
   ) {}
 
-  /** Answers from memory; a stale cache answers too, and starts a reload in the background. */
+  /**
+   * Answers from memory. When the list is older than the TTL, a known tenant is answered at once and
+   * the list reloads in the background; an unknown one waits for that reload, so a tenant created by
+   * another process is never turned away with a stale 404. Misses cost at most one reload per TTL.
+   */
   async get(id: string): Promise<CachedTenant | undefined> {
     if (this.loadedAt === 0) {
       await this.reload().catch(() => {
         throw new AppError('service_unavailable', 503, 'Tenant list temporarily unavailable', { 'retry-after': '1' });
       });
+      return this.tenants.get(id);
     }
-    else if (Date.now() - this.loadedAt > this.ttlMs) void this.reload().catch(() => undefined);
+    const known = this.tenants.get(id);
+    if (Date.now() - this.loadedAt <= this.ttlMs) return known;
+    const reloading = this.reload().catch(() => undefined);
+    if (known) return known;
+    await reloading;
     return this.tenants.get(id);
   }
 

@@ -1,0 +1,741 @@
+/**
+ * Ingest benchmark: how many webhook calls per second the API role turns into queued jobs, at what
+ * latency and memory, and whether every 2xx really left exactly one job in Redis.
+ *
+ *   npm run bench:ingest
+ *
+ * Arrange: a fresh PostgreSQL database (migrated, tenant `bench`), a private BullMQ prefix on the
+ * shared Redis, and the built API (`node dist/main.js`, SERVICE_ROLE=api, LOG_LEVEL=info, logs to
+ * bench/results/api-last-run.log). Act: a warm-up, then the measured autocannon run, every request a
+ * one-message `messages.upsert` with a unique WhatsApp message id. Assert: the jobs in Redis equal the
+ * 2xx answers, exactly, per phase. Everything is torn down in `finally`. See bench/README.md.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { Client as CannonClient, Instance as CannonInstance, Result as CannonResult } from 'autocannon';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { openDatabase } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+const API_LOG = join(RESULTS_DIR, 'api-last-run.log');
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_BASE_URL = 'postgres://postgres@127.0.0.1:5432/';
+const TENANT_ID = process.env['BENCH_TENANT'] ?? 'bench';
+const WEBHOOK_PATH = '/webhook/whatsapp/incoming';
+const QUEUE = 'default';
+/** How long before the end of a phase the connections stop sending (see `drain`). */
+const DRAIN_LEAD_MS = 200;
+
+// ---------------------------------------------------------------------------------------------------
+// Settings
+
+interface Settings {
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  /** Set when benchmarking an API someone else started (BENCH_TARGET_URL). */
+  external: { url: string; secret: string; prefix: string; redisUrl: string; pid: number | undefined } | undefined;
+  skipBuild: boolean;
+  /** The spawned API's LOG_LEVEL; info by default, because logging is part of the ingest cost. */
+  logLevel: string;
+}
+
+function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min} (got "${raw}")`);
+  return value;
+}
+
+function readSettings(): Settings {
+  const targetUrl = process.env['BENCH_TARGET_URL'];
+  let external: Settings['external'];
+  if (targetUrl) {
+    const secret = process.env['BENCH_SECRET'];
+    const prefix = process.env['BENCH_PREFIX'];
+    if (!secret || !prefix) throw new Error('BENCH_TARGET_URL needs BENCH_SECRET and BENCH_PREFIX (the API\'s QUEUE_PREFIX)');
+    const pid = process.env['BENCH_API_PID'];
+    external = {
+      url: targetUrl.replace(/\/+$/, ''),
+      secret,
+      prefix,
+      redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      pid: pid ? Number(pid) : undefined,
+    };
+  }
+  return {
+    connections: intEnv('BENCH_CONNECTIONS', 64, 1),
+    durationSeconds: intEnv('BENCH_DURATION', 10, 1),
+    warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
+    external,
+    skipBuild: process.env['BENCH_SKIP_BUILD'] === '1',
+    logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Interruption (Ctrl-C): stop the load, then let `finally` clean up.
+
+let interrupted = false;
+let activeCannon: CannonInstance | undefined;
+function onSignal(signal: NodeJS.Signals): void {
+  if (interrupted) return;
+  interrupted = true;
+  process.stderr.write(`\n${signal}: stopping and cleaning up…\n`);
+  activeCannon?.stop();
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+class InterruptedError extends Error {
+  constructor() {
+    super('Interrupted');
+    this.name = 'InterruptedError';
+  }
+}
+
+function throwIfInterrupted(): void {
+  if (interrupted) throw new InterruptedError();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Arrange
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function build(): void {
+  say('Building (npm run build)…');
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe', encoding: 'utf8' });
+  } catch (error) {
+    const failure = error as { stdout?: string; stderr?: string };
+    process.stderr.write(`${failure.stdout ?? ''}${failure.stderr ?? ''}`);
+    throw new Error('npm run build failed; not benchmarking stale or partial code (BENCH_SKIP_BUILD=1 uses dist/ as it is)');
+  }
+  if (!existsSync(join(REPO_ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing after the build');
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createBenchDatabase(name: string): Promise<string> {
+  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const url = `${PG_BASE_URL}${name}`;
+  const handle = await openDatabase({ url, dataDir: join(RESULTS_DIR, 'unused'), poolSize: 2 });
+  try {
+    await migrate(handle.db);
+    await handle.db.insertInto('tenants').values({ id: TENANT_ID, name: 'Benchmark tenant' }).execute();
+  } finally {
+    await handle.close();
+  }
+  return url;
+}
+
+async function dropBenchDatabase(name: string): Promise<void> {
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
+interface ApiProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function startApi(env: Record<string, string>): ApiProcess {
+  // The child writes its log straight into the file: nothing reaches the terminal or our memory.
+  const logFd = openSync(API_LOG, 'w');
+  try {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
+      stdio: ['ignore', logFd, logFd],
+    });
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    });
+    return { child, exited };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+async function stopApi(api: ApiProcess): Promise<void> {
+  if (!isRunning(api.child)) return;
+  api.child.kill('SIGTERM');
+  const timedOut = await Promise.race([api.exited.then(() => false), sleep(30_000).then(() => true)]);
+  if (timedOut && isRunning(api.child)) {
+    say('API did not exit 30 s after SIGTERM; sending SIGKILL');
+    api.child.kill('SIGKILL');
+    await api.exited;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function logTail(lines: number): string {
+  try {
+    return readFileSync(API_LOG, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitForHealth(baseUrl: string, child: ChildProcess | undefined, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    throwIfInterrupted();
+    if (child && !isRunning(child)) throw new Error(`API exited during start-up (code ${String(child.exitCode)}):\n${logTail(20)}`);
+    try {
+      const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`API did not answer GET /health within ${timeoutMs} ms:\n${logTail(20)}`);
+    await sleep(100);
+  }
+}
+
+async function warnIfNotReady(baseUrl: string): Promise<void> {
+  try {
+    const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(3000) });
+    if (!response.ok) say(`Warning: GET /ready answered ${response.status}: ${await response.text()}`);
+  } catch (error) {
+    say(`Warning: GET /ready failed: ${(error as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load
+
+/** A realistic one-message Baileys `messages.upsert` (shaped like the shared upsert-text fixture). */
+function upsertBody(messageId: string, n: number): string {
+  return JSON.stringify({
+    tenantId: TENANT_ID,
+    event: 'messages.upsert',
+    payload: {
+      type: 'notify',
+      messages: [
+        {
+          key: { remoteJid: `9725${String(1_000_000 + (n % 5000))}@s.whatsapp.net`, fromMe: false, id: messageId },
+          messageTimestamp: Math.floor(Date.now() / 1000),
+          pushName: 'Dana',
+          message: {
+            conversation: 'Hi, is the appointment tomorrow still on?',
+            messageContextInfo: { deviceListMetadataVersion: 2 },
+          },
+        },
+      ],
+    },
+  });
+}
+
+/**
+ * autocannon's own `duration` destroys its sockets with requests still in flight: the API may have
+ * enqueued those jobs but their 2xx is never counted, so jobs would exceed 2xx by up to one per
+ * connection. Instead each connection is told to stop after the request it has in flight (the client's
+ * request limit, which is what `amount` uses); autocannon ends when the last answer arrives.
+ */
+interface DrainableClient {
+  reqsMade: number;
+  responseMax?: number;
+}
+
+function isDrainable(client: CannonClient): client is CannonClient & DrainableClient {
+  return typeof (client as Partial<DrainableClient>).reqsMade === 'number';
+}
+
+interface PhaseStats {
+  name: string;
+  /** Every message id of this phase starts with it; jobs are counted by it. */
+  idPrefix: string;
+  result: CannonResult;
+  elapsedSeconds: number;
+  responses: number;
+  /** Requests written but never answered (0 when the drain worked). */
+  unanswered: number;
+  enqueued: number;
+  duplicates: number;
+  ignored: number;
+  unexpectedBodies: number;
+  /** False when the connections could not be told to finish their last request (old autocannon). */
+  drained: boolean;
+}
+
+interface OkBody {
+  status: 'ok';
+  enqueued: number;
+  duplicates: number;
+  ignored: number;
+}
+
+function parseOkBody(body: string): OkBody | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const v = value as Record<string, unknown>;
+    if (v['status'] !== 'ok' || typeof v['enqueued'] !== 'number' || typeof v['duplicates'] !== 'number' || typeof v['ignored'] !== 'number') {
+      return undefined;
+    }
+    return { status: 'ok', enqueued: v['enqueued'], duplicates: v['duplicates'], ignored: v['ignored'] };
+  } catch {
+    return undefined;
+  }
+}
+
+async function runPhase(options: {
+  name: string;
+  idPrefix: string;
+  baseUrl: string;
+  secret: string;
+  connections: number;
+  durationSeconds: number;
+}): Promise<PhaseStats> {
+  const { name, idPrefix, baseUrl, secret, connections, durationSeconds } = options;
+  let sequence = 0;
+  let responses = 0;
+  let enqueued = 0;
+  let duplicates = 0;
+  let ignored = 0;
+  let unexpectedBodies = 0;
+  const clients: CannonClient[] = [];
+  const started = performance.now();
+  let lastAnswer = started;
+  const idWidth = 20 - idPrefix.length;
+
+  let instance: CannonInstance | undefined;
+  let drained = true;
+  const finished = new Promise<CannonResult>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: `${baseUrl}${WEBHOOK_PATH}`,
+        connections,
+        pipelining: 1,
+        // Only a safety cap: the phase is ended by the drain below, well before this.
+        duration: durationSeconds + 60,
+        timeout: 10,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-internal-secret': secret },
+        setupClient: (client) => {
+          clients.push(client);
+        },
+        requests: [
+          {
+            setupRequest: (request) => {
+              const n = sequence++;
+              const messageId = `${idPrefix}${n.toString(16).toUpperCase().padStart(idWidth, '0')}`;
+              return { ...request, body: upsertBody(messageId, n) };
+            },
+            onResponse: (status, body) => {
+              responses += 1;
+              lastAnswer = performance.now();
+              if (status < 200 || status >= 300) return;
+              const ok = parseOkBody(body);
+              if (!ok) {
+                unexpectedBodies += 1;
+                return;
+              }
+              enqueued += ok.enqueued;
+              duplicates += ok.duplicates;
+              ignored += ok.ignored;
+            },
+          },
+        ],
+      },
+      (error: unknown, result: CannonResult) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
+    );
+  });
+  activeCannon = instance;
+  const drainTimer = setTimeout(
+    () => {
+      for (const client of clients) {
+        if (isDrainable(client)) {
+          client.responseMax = Math.max(1, client.reqsMade);
+        } else {
+          // An autocannon without the per-client limit: stop abruptly; the checks will show the cost.
+          drained = false;
+          instance?.stop();
+          return;
+        }
+      }
+    },
+    Math.max(0, durationSeconds * 1000 - DRAIN_LEAD_MS),
+  );
+  let result: CannonResult;
+  try {
+    result = await finished;
+  } finally {
+    clearTimeout(drainTimer);
+    activeCannon = undefined;
+  }
+  const answered = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+  return {
+    name,
+    idPrefix,
+    result,
+    elapsedSeconds: (lastAnswer - started) / 1000,
+    responses,
+    unanswered: Math.max(0, result.requests.sent - answered - result.errors),
+    enqueued,
+    duplicates,
+    ignored,
+    unexpectedBodies,
+    drained,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Verify
+
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
+}
+
+async function scanKeys(redis: Redis, pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length > 0) await each(keys);
+  } while (cursor !== '0');
+}
+
+/** Job hashes of one phase: `<prefix>:default:msg|<tenant>|<jid>|<id>|in`; sub-keys (`:logs`…) do not end in `|in`. */
+async function countPhaseJobs(redis: Redis, prefix: string, idPrefix: string): Promise<number> {
+  const pattern = `${globEscape(prefix)}:${QUEUE}:msg|${globEscape(TENANT_ID)}|*|${globEscape(idPrefix)}*|in`;
+  let count = 0;
+  await scanKeys(redis, pattern, async (keys) => {
+    count += keys.length;
+  });
+  return count;
+}
+
+async function bullmqCounts(redis: Redis, prefix: string): Promise<Record<string, number>> {
+  const queue = new Queue(QUEUE, { connection: redis, prefix });
+  try {
+    return await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'completed', 'failed', 'waiting-children');
+  } finally {
+    await queue.close();
+  }
+}
+
+async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  let deleted = 0;
+  try {
+    await scanKeys(redis, `${globEscape(prefix)}:*`, async (keys) => {
+      deleted += await redis.unlink(...keys);
+    });
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+function readProcStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(path)) {
+    const bytes = chunk as Buffer;
+    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines += 1;
+  }
+  return lines;
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const runTag = randomHex(3).toUpperCase();
+  const loadBefore = loadavg();
+  say(`Switchboard ingest bench: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
+
+  const dbName = `switchboard_bench_${randomHex(6)}`;
+  let dbCreated = false;
+  let api: ApiProcess | undefined;
+  const external = settings.external;
+  const redisUrl = external?.redisUrl ?? 'redis://127.0.0.1:6379';
+  const prefix = external?.prefix ?? `{sbbench-${randomHex(6)}}`;
+  const secret = external?.secret ?? randomHex(24);
+  let baseUrl: string;
+  let apiPid: number | undefined;
+  let redis: Redis | undefined;
+  const failures: string[] = [];
+
+  try {
+    if (external) {
+      baseUrl = external.url;
+      apiPid = external.pid;
+      say(`Target: ${baseUrl} (external; tenant "${TENANT_ID}" must exist there)`);
+      await waitForHealth(baseUrl, undefined, 5000);
+    } else {
+      if (!settings.skipBuild) build();
+      throwIfInterrupted();
+      dbCreated = true; // set before CREATE, so a half-made database is dropped too
+      const databaseUrl = await createBenchDatabase(dbName);
+      const port = await freePort();
+      baseUrl = `http://127.0.0.1:${port}`;
+      api = startApi({
+        SERVICE_ROLE: 'api',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        INTERNAL_SECRET: secret,
+        ADMIN_TOKEN: randomHex(24),
+        LOG_LEVEL: settings.logLevel,
+      });
+      apiPid = api.child.pid;
+      say(`API: pid ${String(apiPid)} on ${baseUrl}, database ${dbName}, prefix ${prefix}, log ${API_LOG}`);
+      await waitForHealth(baseUrl, api.child);
+    }
+    await warnIfNotReady(baseUrl);
+    const idleRssMb = apiPid ? readProcStatusMb(apiPid, 'VmRSS') : null;
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+
+    const phases: PhaseStats[] = [];
+    if (settings.warmupSeconds > 0) {
+      throwIfInterrupted();
+      say(`Warm-up: ${settings.warmupSeconds} s…`);
+      phases.push(
+        await runPhase({ name: 'warm-up', idPrefix: `3EB0W${runTag}`, baseUrl, secret, connections: settings.connections, durationSeconds: settings.warmupSeconds }),
+      );
+    }
+    throwIfInterrupted();
+    say(`Measuring: ${settings.durationSeconds} s…`);
+    const measured = await runPhase({
+      name: 'measured',
+      idPrefix: `3EB0M${runTag}`,
+      baseUrl,
+      secret,
+      connections: settings.connections,
+      durationSeconds: settings.durationSeconds,
+    });
+    phases.push(measured);
+    throwIfInterrupted();
+
+    // Resident memory right after the load, before anything is torn down.
+    const rssMb = apiPid ? readProcStatusMb(apiPid, 'VmRSS') : null;
+    const peakRssMb = apiPid ? readProcStatusMb(apiPid, 'VmHWM') : null;
+
+    // Verify: per phase, the job hashes carrying that phase's ids equal its 2xx answers.
+    const jobsByPhase: Record<string, number> = {};
+    let jobsMatch = true;
+    for (const phase of phases) {
+      const jobs = await countPhaseJobs(redis, prefix, phase.idPrefix);
+      jobsByPhase[phase.name] = jobs;
+      const r = phase.result;
+      if (jobs !== r['2xx']) jobsMatch = false;
+      if (jobs !== r['2xx']) failures.push(`${phase.name}: ${jobs} jobs in Redis but ${r['2xx']} 2xx answers`);
+      if (r.non2xx > 0) failures.push(`${phase.name}: ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodeStats ?? {})}`);
+      if (r.errors > 0) failures.push(`${phase.name}: ${r.errors} connection errors (${r.timeouts} timeouts)`);
+      if (r.mismatches > 0) failures.push(`${phase.name}: ${r.mismatches} body mismatches`);
+      if (!phase.drained) failures.push(`${phase.name}: could not drain the connections (autocannon internals changed); in-flight requests were cut off`);
+      if (phase.unanswered > 0) failures.push(`${phase.name}: ${phase.unanswered} requests sent but never answered`);
+      if (phase.unexpectedBodies > 0) failures.push(`${phase.name}: ${phase.unexpectedBodies} 2xx answers without a valid {"status":"ok",…} body`);
+      if (phase.enqueued !== r['2xx'] || phase.duplicates !== 0 || phase.ignored !== 0) {
+        failures.push(`${phase.name}: answers reported enqueued=${phase.enqueued} duplicates=${phase.duplicates} ignored=${phase.ignored} for ${r['2xx']} 2xx`);
+      }
+    }
+    const total2xx = phases.reduce((sum, p) => sum + p.result['2xx'], 0);
+    // With a private prefix the whole queue is ours: BullMQ's own counts must agree too.
+    let queueCounts: Record<string, number> | undefined;
+    let queueTotal: number | undefined;
+    if (!external) {
+      queueCounts = await bullmqCounts(redis, prefix);
+      queueTotal = Object.values(queueCounts).reduce((sum, n) => sum + n, 0);
+      if (queueTotal !== total2xx) jobsMatch = false;
+      if (queueTotal !== total2xx) failures.push(`queue "${QUEUE}" holds ${queueTotal} jobs (${JSON.stringify(queueCounts)}) but ${total2xx} 2xx answers in all`);
+    }
+
+    const m = measured.result;
+    const reqPerSec = measured.responses / Math.max(measured.elapsedSeconds, 0.001);
+    let logBytes: number | null = null;
+    let logLines: number | null = null;
+    if (!external && existsSync(API_LOG)) {
+      logBytes = statSync(API_LOG).size;
+      logLines = await countLines(API_LOG);
+    }
+    const loadAfter = loadavg();
+    const warm = phases.find((p) => p.name === 'warm-up');
+
+    const table: Record<string, string | number> = {
+      'req/s (mean)': round(reqPerSec, 0),
+      'req/s (per-second samples: min / max)': `${m.requests.min} / ${m.requests.max}`,
+      'latency p50 (ms)': m.latency.p50,
+      'latency p90 (ms)': m.latency.p90,
+      'latency p99 (ms)': m.latency.p99,
+      'latency max (ms)': m.latency.max,
+      'latency mean (ms)': round(m.latency.mean, 2),
+      'measured for (s)': round(measured.elapsedSeconds, 2),
+      'total requests': m.requests.sent,
+      '2xx': m['2xx'],
+      'non-2xx': m.non2xx,
+      errors: m.errors,
+      timeouts: m.timeouts,
+      'jobs in Redis (measured ids)': jobsByPhase['measured'] ?? 0,
+      'warm-up 2xx / jobs': warm ? `${warm.result['2xx']} / ${jobsByPhase['warm-up'] ?? 0}` : 'none',
+      'jobs in queue (BullMQ, all phases)': queueTotal ?? 'n/a (external)',
+      'jobs == 200s': jobsMatch ? 'yes' : 'no',
+      'API RSS idle, before load (MB)': idleRssMb ?? 'n/a',
+      'API RSS at end (MB)': rssMb ?? 'n/a',
+      'API peak RSS (MB)': peakRssMb ?? 'n/a',
+      [`API log at ${settings.logLevel} (lines / MB)`]: logBytes === null ? 'n/a' : `${logLines ?? 0} / ${round(logBytes / 1024 / 1024, 1)}`,
+      'load avg 1m (before / after)': `${loadBefore[0]?.toFixed(2) ?? '?'} / ${loadAfter[0]?.toFixed(2) ?? '?'}`,
+    };
+    say('');
+    console.table(table);
+    say(`jobs == 200s: ${jobsMatch ? 'yes' : 'no'}`);
+
+    const stamp = new Date().toISOString();
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    const summary = {
+      timestamp: stamp,
+      commit,
+      workingTreeDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? null,
+      loadavg: { before: loadBefore, after: loadAfter },
+      settings: {
+        connections: settings.connections,
+        durationSeconds: settings.durationSeconds,
+        warmupSeconds: settings.warmupSeconds,
+        pipelining: 1,
+        target: external ? external.url : 'spawned api role (node dist/main.js)',
+        logLevel: external ? null : settings.logLevel,
+      },
+      summary: table,
+      phases: phases.map((p) => ({
+        name: p.name,
+        elapsedSeconds: round(p.elapsedSeconds, 3),
+        reqPerSec: round(p.responses / Math.max(p.elapsedSeconds, 0.001), 1),
+        sent: p.result.requests.sent,
+        '2xx': p.result['2xx'],
+        non2xx: p.result.non2xx,
+        statusCodes: p.result.statusCodeStats ?? {},
+        errors: p.result.errors,
+        timeouts: p.result.timeouts,
+        unanswered: p.unanswered,
+        enqueued: p.enqueued,
+        duplicates: p.duplicates,
+        ignored: p.ignored,
+        jobsInRedis: jobsByPhase[p.name] ?? 0,
+        latencyMs: {
+          mean: p.result.latency.mean,
+          stddev: p.result.latency.stddev,
+          p50: p.result.latency.p50,
+          p90: p.result.latency.p90,
+          p97_5: p.result.latency.p97_5,
+          p99: p.result.latency.p99,
+          p99_9: p.result.latency.p99_9,
+          max: p.result.latency.max,
+        },
+        requestsPerSecondSamples: { mean: p.result.requests.mean, min: p.result.requests.min, max: p.result.requests.max, stddev: p.result.requests.stddev },
+      })),
+      queue: { prefix, counts: queueCounts ?? null, total: queueTotal ?? null },
+      api: { idleRssMb, rssMb, peakRssMb, logLines, logBytes },
+      jobsEqual2xx: jobsMatch,
+      ok: failures.length === 0,
+      failures,
+    };
+    const file = join(RESULTS_DIR, `ingest-${stamp.replace(/:/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+    say(`Summary written to ${file}`);
+    for (const failure of failures) say(`FAIL ${failure}`);
+    return failures.length === 0 ? 0 : 1;
+  } finally {
+    // Clean up, each step on its own so one failure does not skip the others.
+    redis?.disconnect();
+    if (api) {
+      await stopApi(api).catch((error: unknown) => say(`Cleanup: stopping the API failed: ${(error as Error).message}`));
+    }
+    if (!external) {
+      await deletePrefix(redisUrl, prefix).catch((error: unknown) =>
+        say(`Cleanup: deleting Redis keys under ${prefix} failed: ${(error as Error).message}`),
+      );
+      if (dbCreated) {
+        await dropBenchDatabase(dbName).catch((error: unknown) => say(`Cleanup: dropping ${dbName} failed: ${(error as Error).message}`));
+      }
+    } else {
+      say(`External target: the bench jobs stay under ${prefix} (nothing was deleted).`);
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof InterruptedError) process.stderr.write('bench:ingest interrupted; cleaned up\n');
+    else process.stderr.write(`bench:ingest failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
