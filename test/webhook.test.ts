@@ -34,7 +34,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   prefix = uniquePrefix();
   // A generous enqueue timeout: these tests are about answers and counts, not latency (1,000
-  // simultaneous posts on a loaded 2-core CI machine can exceed the 800 ms default).
+  // simultaneous posts on a loaded 2-core CI machine can exceed the default).
   harness = await startHarness({
     databaseUrl: db.url,
     redisUrl: SHARED_REDIS_URL,

@@ -109,6 +109,9 @@ export class JobQueues {
   /** Adds every job or none; tells which ones already existed. */
   async enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
     if (items.length === 0) return [];
+    // Not connected (Redis down, or down since start): fail now rather than wait for the timeout,
+    // and leave no enqueue pending to run later when Redis returns.
+    if (this.connection.status !== 'ready') throw new EnqueueError(`Redis is not connected (${this.connection.status})`);
     const client = await this.queue('default').client;
     const multi = client.multi();
     multi.runCommand('set', [this.lastEnqueueKey, String(Date.now())]);

@@ -43,6 +43,19 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
 
   const countResult = (result: string) => metrics.webhooks.inc({ result });
 
+  // During an outage every request fails the same way: one line a second, with the count, is enough
+  // (the metrics carry the exact numbers).
+  let lastWarnAt = 0;
+  let unreported = 0;
+  const warnEnqueueFailed = (tenantId: string, error: unknown) => {
+    unreported += 1;
+    const now = Date.now();
+    if (now - lastWarnAt < 1000) return;
+    log.warn({ tenantId, failures: unreported, err: { message: (error as Error).message } }, 'Enqueue failed; answered 503');
+    lastWarnAt = now;
+    unreported = 0;
+  };
+
   app.post(
     '/webhook/whatsapp/incoming',
     {
@@ -109,7 +122,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     try {
       results = await withTimeout(queues.enqueueBatch(batch.items), config.ENQUEUE_TIMEOUT_MS, () => queueUnavailable());
     } catch (error) {
-      log.warn({ tenantId: batch.tenantId, err: { message: (error as Error).message } }, 'Enqueue failed; answered 503');
+      warnEnqueueFailed(batch.tenantId, error);
       throw error instanceof AppError ? error : queueUnavailable();
     }
     metrics.enqueueSeconds.observe((performance.now() - started) / 1000);
