@@ -45,6 +45,7 @@ export async function createContainer(config: Config, log: Logger, options: { co
     log,
   });
   releasers.add('queues', () => queues.close());
+  if (!(await queues.waitUntilConnected(5000))) log.warn('Redis does not answer yet; webhooks get 503 until it does');
 
   const probes: ReadinessProbe[] = [
     { name: 'redis', check: async () => (await queues.health()).reason },

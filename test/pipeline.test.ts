@@ -49,7 +49,7 @@ async function jobState(jobId: string): Promise<string | undefined> {
 beforeAll(async () => {
   db = await createTestDatabase();
   prefix = uniquePrefix();
-  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix, env: { ENQUEUE_TIMEOUT_MS: '5000' } });
+  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix });
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: null });
   await harness.container.tenants.create({ id: 'beta', name: 'Beta', webhook_secret: null, system_prompt: null });
   await harness.startWorker();
@@ -167,7 +167,7 @@ describe('decryption placeholders', () => {
 describe('effectively once', () => {
   it('1,000 concurrent posts of one message → one job, one stored row', async () => {
     const body = JSON.stringify(textMessageBody({ id: 'BURST-0001' }));
-    const answers = await Promise.all(Array.from({ length: 1000 }, () => harness.post(body)));
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => harness.postAsGateway(body)));
     expect(answers.filter((a) => a.body['enqueued'] === 1)).toHaveLength(1);
     await waitForMessage('BURST-0001');
     const jobId = messageJobId('acme', { remoteJid: '972501234567@s.whatsapp.net', id: 'BURST-0001', fromMe: false });

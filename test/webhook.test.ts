@@ -33,14 +33,7 @@ async function storedMessages(): Promise<number> {
 beforeAll(async () => {
   db = await createTestDatabase();
   prefix = uniquePrefix();
-  // A generous enqueue timeout: these tests are about answers and counts, not latency (1,000
-  // simultaneous posts on a loaded 2-core CI machine can exceed the default).
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
-    env: { WEBHOOK_BODY_LIMIT: '65536', ENQUEUE_TIMEOUT_MS: '5000' },
-  });
+  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix, env: { WEBHOOK_BODY_LIMIT: '65536' } });
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: null });
   await harness.container.tenants.create({ id: 'beta', name: 'Beta', webhook_secret: HMAC_SECRET, system_prompt: null });
 });
@@ -90,7 +83,9 @@ describe('fixtures', () => {
 describe('deduplication', () => {
   it('1,000 concurrent posts of one message → one job', async () => {
     const body = JSON.stringify(textMessageBody({ id: 'CONCURRENT0001' }));
-    const answers = await Promise.all(Array.from({ length: 1000 }, () => harness.post(body)));
+    // On a loaded 2-core machine some of the 1,000 may get a 503 (the enqueue timeout is short by
+    // design); they are retried as the gateway would, and must then count as duplicates.
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => harness.postAsGateway(body)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(answers.filter((a) => a.body['enqueued'] === 1)).toHaveLength(1);
     expect(answers.filter((a) => a.body['duplicates'] === 1)).toHaveLength(999);

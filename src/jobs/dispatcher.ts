@@ -32,7 +32,8 @@ export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): 
 
   return async (job) => {
     const attempt = job.attemptsMade + 1;
-    const jobLog = log.child({ queue: job.queue, jobId: job.id, job: job.name, attempt });
+    // `run` also counts re-runs after a crashed worker, which are not failed attempts.
+    const jobLog = log.child({ queue: job.queue, jobId: job.id, job: job.name, attempt, run: job.attemptsStarted });
     const started = performance.now();
     jobLog.info('Job started');
     try {

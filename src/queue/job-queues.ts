@@ -82,6 +82,26 @@ export class JobQueues {
     );
   }
 
+  /**
+   * Waits up to `timeoutMs` for the first connection. Start-up uses it so the first webhooks do not
+   * meet a connection still being opened; when Redis is down the API starts anyway and answers 503.
+   */
+  async waitUntilConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connection.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.connection.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.connection.once('ready', onReady);
+    });
+  }
+
   queue(name: QueueName): Queue {
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`Unknown queue ${name}`);

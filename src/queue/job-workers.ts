@@ -16,8 +16,10 @@ export interface QueueJob {
   name: string;
   queue: QueueName;
   data: unknown;
-  /** Attempts already made before this one. */
+  /** Failed attempts before this one. */
   attemptsMade: number;
+  /** Times the job was started, including re-runs after its worker died (stalls). */
+  attemptsStarted: number;
   maxAttempts: number;
   timestamp: number;
   updateProgress(progress: number | object): Promise<void>;
@@ -49,7 +51,8 @@ export class JobWorkers {
           concurrency: options.concurrency[queue],
           lockDuration: options.lockDurationMs,
           stalledInterval: options.stalledIntervalMs,
-          // A job whose worker died twice mid-run is more likely the cause than the victim.
+          // A job whose worker died under it three times (BullMQ fails it when the stall count
+          // exceeds this) is more likely the cause than the victim.
           maxStalledCount: 2,
           autorun: true,
         },
@@ -85,6 +88,7 @@ function toQueueJob(queue: QueueName, job: Job<unknown, unknown, string>): Queue
     queue,
     data: job.data,
     attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
     maxAttempts: job.opts.attempts ?? 1,
     timestamp: job.timestamp,
     updateProgress: (progress) => job.updateProgress(progress),

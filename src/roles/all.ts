@@ -7,10 +7,11 @@ export const start: StartRole = async (c) => {
     import('./worker.js'),
     import('./scheduler.js'),
   ]);
-  // The API serves /health, /ready and /metrics for the whole process.
+  // The API serves /health, /ready and /metrics for the whole process. It starts first: if its port
+  // is taken the process fails before any worker has picked up a job.
+  const stopApi = await api.start(c, { serveHealth: true });
   const stopWorker = await worker.start(c, { serveHealth: false });
   const stopScheduler = await scheduler.start(c, { serveHealth: false });
-  const stopApi = await api.start(c, { serveHealth: true });
   return async () => {
     await stopApi();
     await stopScheduler();

@@ -8,6 +8,10 @@ import type { StartRole } from './role.js';
 
 export const start: StartRole = async (c, { serveHealth }) => {
   const log = c.log.child({ component: 'worker' });
+  // Bind the port before consuming: a process that fails to start (EADDRINUSE) must not have taken
+  // jobs first, or each failed start stalls them (and maxStalledCount can fail them for good).
+  let server: Server | undefined;
+  if (serveHealth) server = await startHealthServer({ port: c.config.PORT, host: c.config.HOST, probes: c.probes, metrics: c.metrics });
   const dispatcher = createDispatcher({ messages: c.messages, receipts: c.receipts }, log, c.metrics);
   const workers = new JobWorkers(
     {
@@ -21,8 +25,6 @@ export const start: StartRole = async (c, { serveHealth }) => {
     },
     dispatcher,
   );
-  let server: Server | undefined;
-  if (serveHealth) server = await startHealthServer({ port: c.config.PORT, host: c.config.HOST, probes: c.probes, metrics: c.metrics });
   log.info({ queues: c.config.WORKER_QUEUES }, 'Worker consuming');
   return async () => {
     server?.close();

@@ -15,6 +15,8 @@ export interface Harness {
   app: FastifyInstance;
   /** POSTs a webhook body with the shared secret. */
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** POSTs like the gateway does: a 503 is retried (bounded), anything else is the answer. */
+  postAsGateway(body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   startWorker(): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -32,7 +34,7 @@ export async function startHarness(options: { databaseUrl: string; redisUrl: str
   const app = await buildApp({ ...container, tenantCache });
   await app.ready();
   const stops: Array<() => Promise<void>> = [];
-  return {
+  const harness: Harness = {
     container,
     app,
     async post(body, headers = {}) {
@@ -43,6 +45,13 @@ export async function startHarness(options: { databaseUrl: string; redisUrl: str
         payload: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+    },
+    async postAsGateway(body) {
+      for (let attempt = 1; ; attempt += 1) {
+        const answer = await harness.post(body);
+        if (answer.status !== 503 || attempt >= 20) return answer;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     },
     async startWorker() {
       const stop = await startWorkerRole(container, { serveHealth: false });
@@ -55,4 +64,5 @@ export async function startHarness(options: { databaseUrl: string; redisUrl: str
       await container.releasers.releaseAll(log, 10_000);
     },
   };
+  return harness;
 }
