@@ -87,8 +87,11 @@ describe('deduplication', () => {
     // design); they are retried as the gateway would, and must then count as duplicates.
     const answers = await Promise.all(Array.from({ length: 1000 }, () => harness.postAsGateway(body)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
-    expect(answers.filter((a) => a.body['enqueued'] === 1)).toHaveLength(1);
-    expect(answers.filter((a) => a.body['duplicates'] === 1)).toHaveLength(999);
+    // Exactly one answer says "enqueued" — or none, when the request that did enqueue was answered
+    // 503 before Redis replied and its retry then found its own job ("the answer was lost").
+    const enqueued = answers.filter((a) => a.body['enqueued'] === 1).length;
+    expect(enqueued).toBeLessThanOrEqual(1);
+    expect(answers.filter((a) => a.body['duplicates'] === 1)).toHaveLength(1000 - enqueued);
     expect(await totalJobs()).toBe(1);
   });
 

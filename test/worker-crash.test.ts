@@ -197,8 +197,9 @@ describe('worker SIGKILL', () => {
 
     const second = await spawnWorker();
     const done = await waitForCompleted(jobId);
-    expect(second.proc.hasLog(STALLED_LOG, (l) => l['jobId'] === jobId)).toBe(true);
-    expect(second.proc.hasLog('Job finished', (l) => l['jobId'] === jobId)).toBe(true);
+    await second.proc.waitForLog(STALLED_LOG, (l) => l['jobId'] === jobId);
+    // The line may reach us through the pipe after Redis already says completed: wait for it.
+    await second.proc.waitForLog('Job finished', (l) => l['jobId'] === jobId);
     // The re-run found nothing stored by the killed attempt: it stored the message itself.
     expect(done.returnValue).toMatchObject({ outcome: 'stored' });
     expect(await storedRows(waMessageId)).toBe(1);
@@ -222,7 +223,7 @@ describe('worker SIGKILL', () => {
 
     const rerun = await waitForCompleted(rerunId);
     expect(rerun.returnValue).toMatchObject({ outcome: 'already_stored', messageId: null });
-    expect(worker.proc.hasLog('Message already stored', (l) => l['jobId'] === rerunId)).toBe(true);
+    await worker.proc.waitForLog('Message already stored', (l) => l['jobId'] === rerunId);
     expect(await storedRows(waMessageId)).toBe(1);
   });
 });
@@ -284,7 +285,7 @@ describe('worker SIGTERM', () => {
     expect(await storedRows(waMessageId)).toBe(0);
     const next = await spawnWorker();
     const done = await waitForCompleted(jobId);
-    expect(next.proc.hasLog(STALLED_LOG, (l) => l['jobId'] === jobId)).toBe(true);
+    await next.proc.waitForLog(STALLED_LOG, (l) => l['jobId'] === jobId);
     expect(done.returnValue).toMatchObject({ outcome: 'stored' });
     expect(await attemptCounters(jobId)).toEqual({ attemptsMade: 1, attemptsStarted: 2, stalledCounter: 1 });
     expect(await storedRows(waMessageId)).toBe(1);
