@@ -12,6 +12,8 @@ describe('loadConfig', () => {
     expect(config.WEBHOOK_BODY_LIMIT).toBe(5 * 1024 * 1024);
     expect(config.DEDUPE_WINDOW_SECONDS).toBe(7 * 24 * 3600);
     expect(config.QUEUE_PREFIX).toBe('{switchboard}');
+    expect(config.isQueuePrefixDefault).toBe(true);
+    expect(loadConfig({ QUEUE_PREFIX: '{acme}' })).toMatchObject({ QUEUE_PREFIX: '{acme}', isQueuePrefixDefault: false });
   });
 
   it('lists every problem at once', () => {

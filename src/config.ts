@@ -26,11 +26,13 @@ const EnvSchema = Type.Object({
   PORT: Int(0, 3000, 'HTTP port (API; health and metrics for worker and scheduler)'),
   HOST: Type.String({ default: '0.0.0.0', description: 'HTTP listen address' }),
   REDIS_URL: Str('Redis for the job queues (default redis://127.0.0.1:6379; role all starts a private one if none answers)'),
-  QUEUE_PREFIX: Type.String({
-    default: '{switchboard}',
-    pattern: '^\\{[A-Za-z0-9_-]+\\}$',
-    description: 'BullMQ key prefix; the braces are a Redis Cluster hash tag keeping all queues in one slot',
-  }),
+  QUEUE_PREFIX: Type.Optional(
+    Type.String({
+      pattern: '^\\{[A-Za-z0-9_-]+\\}$',
+      description:
+        'BullMQ key prefix, default {switchboard} ({switchboard-<installation>} with the embedded database); the braces are a Redis Cluster hash tag keeping all queues in one slot',
+    }),
+  ),
   DATABASE_URL: Str('PostgreSQL URL; when unset (role all only) an embedded PGlite database under DATA_DIR'),
   DATABASE_POOL_SIZE: Int(1, 10, 'PostgreSQL connections per process'),
   DATA_DIR: Type.String({ default: './data', description: 'Where the embedded defaults keep their files' }),
@@ -70,7 +72,12 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>;
 
-export interface Config extends Omit<Env, 'WORKER_QUEUES' | 'WORKER_CONCURRENCY'> {
+export const DEFAULT_QUEUE_PREFIX = '{switchboard}';
+
+export interface Config extends Omit<Env, 'WORKER_QUEUES' | 'WORKER_CONCURRENCY' | 'QUEUE_PREFIX'> {
+  QUEUE_PREFIX: string;
+  /** True when QUEUE_PREFIX was not given (role `all` then ties the queues to its embedded database). */
+  isQueuePrefixDefault: boolean;
   WORKER_QUEUES: QueueName[];
   /** Concurrency for each queue this worker consumes. */
   WORKER_CONCURRENCY: Record<QueueName, number>;
@@ -111,6 +118,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
   return {
     ...parsed,
+    QUEUE_PREFIX: parsed.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
+    isQueuePrefixDefault: parsed.QUEUE_PREFIX === undefined,
     GATEWAY_SECRET: parsed.GATEWAY_SECRET ?? parsed.INTERNAL_SECRET,
     WORKER_QUEUES: queues,
     WORKER_CONCURRENCY: concurrency,

@@ -78,8 +78,12 @@ async function applyEmbeddedDefaults(config: Config, releasers: Releasers): Prom
     }
   }
   const internalSecret = config.INTERNAL_SECRET ?? secrets.internalSecret;
+  // With the embedded database, the queues get this installation's own prefix: a shared local Redis
+  // then never mixes two checkouts' jobs, and dedupe markers never outlive a wiped ./data.
+  const isQueueTiedToData = config.isQueuePrefixDefault && !config.DATABASE_URL;
   const next: Config = {
     ...config,
+    QUEUE_PREFIX: isQueueTiedToData ? `{switchboard-${secrets.installationId}}` : config.QUEUE_PREFIX,
     REDIS_URL: redisUrl,
     INTERNAL_SECRET: internalSecret,
     GATEWAY_SECRET: config.GATEWAY_SECRET ?? internalSecret,
@@ -89,7 +93,7 @@ async function applyEmbeddedDefaults(config: Config, releasers: Releasers): Prom
     port: next.PORT,
     internalSecret,
     adminToken: next.ADMIN_TOKEN ?? '',
-    redisUrl,
+    redisUrl: `${redisUrl} (queues under ${next.QUEUE_PREFIX})`,
     database: next.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite under ${next.DATA_DIR}/pglite`,
   });
   return { config: next, banner };

@@ -1,7 +1,8 @@
 /**
  * The README's Quickstart: with no configuration, Switchboard starts on its embedded defaults (PGlite,
  * the local Redis, generated secrets, a demo tenant) and prints a curl that works. The test sets only
- * what isolates it from other runs: a private data directory, a free port and its own queue prefix.
+ * what isolates it from other runs: a private data directory and a free port (the queues then get
+ * the installation's own prefix, as they would for a user).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,14 +11,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/database.js';
 import { freePort } from './support/private-redis.js';
 import { SwitchboardProcess } from './support/processes.js';
-import { deletePrefix, uniquePrefix } from './support/redis.js';
+import { deletePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-'));
-const prefix = uniquePrefix();
 
 afterAll(async () => {
-  await deletePrefix(prefix);
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as { installationId: string };
+  await deletePrefix(`{switchboard-${secrets.installationId}}`);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -34,7 +35,7 @@ function parseCurl(output: string): { url: string; headers: Record<string, strin
 describe('npm start with no configuration', () => {
   it('serves the printed curl with 200 and stores the message', async () => {
     const port = await freePort();
-    const proc = SwitchboardProcess.spawn({ DATA_DIR: dataDir, PORT: String(port), QUEUE_PREFIX: prefix });
+    const proc = SwitchboardProcess.spawn({ DATA_DIR: dataDir, PORT: String(port) });
     try {
       await proc.waitForLog('API listening');
       const bannerText = () => proc.lines.filter((l) => l['raw'] === true).map((l) => l.msg).join('\n');
@@ -65,7 +66,7 @@ describe('npm start with no configuration', () => {
 
   it('a second start reuses the generated secrets', async () => {
     const port = await freePort();
-    const proc = SwitchboardProcess.spawn({ DATA_DIR: dataDir, PORT: String(port), QUEUE_PREFIX: prefix });
+    const proc = SwitchboardProcess.spawn({ DATA_DIR: dataDir, PORT: String(port) });
     try {
       await proc.waitForLog('API listening');
       const secret = () => proc.lines.find((l) => typeof l.msg === 'string' && l.msg.includes('INTERNAL_SECRET'))?.msg;

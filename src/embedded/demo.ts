@@ -7,7 +7,8 @@ export async function ensureDemoTenant(tenants: TenantsRepository): Promise<void
   await tenants.create({ id: DEMO_TENANT_ID, name: 'Demo business', webhook_secret: null, system_prompt: null });
 }
 
-export function sampleWebhookBody(messageId = 'DEMO0000000000000001'): string {
+/** A sample message; its id changes with each start so the printed curl always posts a new message. */
+export function sampleWebhookBody(messageId = `DEMO${Date.now().toString(16).toUpperCase()}`): string {
   return JSON.stringify({
     tenantId: DEMO_TENANT_ID,
     event: 'messages.upsert',

@@ -46,18 +46,21 @@ export class RedisNotFoundError extends Error {
   }
 }
 
-export async function provideRedis(dataDir: string): Promise<EmbeddedRedis> {
-  if (await isRedisAnswering(SHARED_REDIS_PORT)) return { url: `redis://127.0.0.1:${SHARED_REDIS_PORT}`, child: null };
-  const url = `redis://127.0.0.1:${EMBEDDED_REDIS_PORT}`;
+export async function provideRedis(
+  dataDir: string,
+  ports: { shared: number; embedded: number } = { shared: SHARED_REDIS_PORT, embedded: EMBEDDED_REDIS_PORT },
+): Promise<EmbeddedRedis> {
+  if (await isRedisAnswering(ports.shared)) return { url: `redis://127.0.0.1:${ports.shared}`, child: null };
+  const url = `redis://127.0.0.1:${ports.embedded}`;
   // A private Redis left running by an earlier run that was killed: reuse it (same data directory).
-  if (await isRedisAnswering(EMBEDDED_REDIS_PORT)) return { url, child: null };
+  if (await isRedisAnswering(ports.embedded)) return { url, child: null };
   if (!hasRedisServer()) throw new RedisNotFoundError();
   const dir = resolve(join(dataDir, 'redis'));
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     'redis-server',
     [
-      '--port', String(EMBEDDED_REDIS_PORT),
+      '--port', String(ports.embedded),
       '--bind', '127.0.0.1',
       '--dir', dir,
       '--appendonly', 'yes',
@@ -68,10 +71,10 @@ export async function provideRedis(dataDir: string): Promise<EmbeddedRedis> {
     { stdio: 'ignore' },
   );
   for (let i = 0; i < 50; i += 1) {
-    if (await isRedisAnswering(EMBEDDED_REDIS_PORT, 200)) return { url, child };
+    if (await isRedisAnswering(ports.embedded, 200)) return { url, child };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGTERM');
-  throw new Error(`The private redis-server did not start on port ${EMBEDDED_REDIS_PORT} (data: ${dir})`);
+  throw new Error(`The private redis-server did not start on port ${ports.embedded} (data: ${dir})`);
 }
