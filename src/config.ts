@@ -126,6 +126,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
+/** The process's own environment: the one place that reads `process.env`. */
+export function loadConfigFromProcess(): Config {
+  return loadConfig(process.env);
+}
+
 /** What the non-`all` roles must be given explicitly: they never invent secrets or databases. */
 export function requireDeployedSettings(config: Config): void {
   if (config.SERVICE_ROLE === 'all') return;

@@ -2,7 +2,7 @@
  * The one binary. Reads the role from config, loads only that role's code, starts it, and on SIGTERM
  * or SIGINT stops intake first and releases everything else within SHUTDOWN_GRACE_MS.
  */
-import { ConfigError, loadConfig, requireDeployedSettings, type Config, type Role } from './config.js';
+import { ConfigError, loadConfigFromProcess, requireDeployedSettings, type Config, type Role } from './config.js';
 import { createContainer } from './container.js';
 import { ensureDemoTenant, startupBanner } from './embedded/demo.js';
 import { provideRedis } from './embedded/embedded-redis.js';
@@ -21,7 +21,7 @@ const ROLE_MODULES: Record<Role, () => Promise<{ start: StartRole }>> = {
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfigFromProcess();
     requireDeployedSettings(config);
   } catch (error) {
     if (error instanceof ConfigError) {
