@@ -42,6 +42,13 @@ const EnvSchema = Type.Object({
   OPENAI_BASE_URL: Str('OpenAI-compatible API base URL'),
   OPENAI_API_KEY: Str('API key; without it the offline template provider answers'),
   AI_MODEL: Type.String({ default: 'gpt-4o-mini', description: 'Chat model name' }),
+  AI_TIMEOUT_MS: Int(100, 30_000, 'Longest one AI call may take before it is retried'),
+  AI_HISTORY_MESSAGES: Int(1, 20, 'How many recent messages the AI sees besides the summary'),
+  GATEWAY_TIMEOUT_MS: Int(100, 10_000, 'Longest one gateway send may take before it is retried'),
+  REPLY_DEBOUNCE_MS: Int(0, 3000, 'Messages of one chat arriving within this of each other get one reply'),
+  REPLY_MAX_AGE_MINUTES: Int(1, 60, 'Older inbound messages (offline replays, history) are stored but not answered'),
+  HUMAN_TAKEOVER_MINUTES: Int(0, 30, 'A person writing from the business phone pauses the AI in that chat this long'),
+  SUMMARY_IDLE_MS: Int(0, 5 * 60_000, 'A chat quiet this long gets its summary refreshed'),
   ADMIN_TOKEN: Str('Bearer token for /api and /admin; generated under DATA_DIR for role all'),
   WORKER_QUEUES: Type.String({ default: QUEUE_NAMES.join(','), description: 'Comma list of queues this worker consumes' }),
   WORKER_CONCURRENCY: Type.String({

@@ -2,11 +2,16 @@
  * The composition root: builds every shared dependency from `Config` in one readable function and
  * returns them with a `close` that releases them in reverse order. Roles take what they use from it.
  */
+import { createReplyGenerator } from './ai/index.js';
+import type { ReplyGenerator } from './ai/reply-generator.js';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { createConversationsRepository, type ConversationsRepository } from './db/repositories/conversations.repository.js';
 import { createMessagesRepository, type MessagesRepository } from './db/repositories/messages.repository.js';
+import { createOutboxRepository, type OutboxRepository } from './db/repositories/outbox.repository.js';
 import { createReceiptsRepository, type ReceiptsRepository } from './db/repositories/receipts.repository.js';
+import { createRepliesRepository, type RepliesRepository } from './db/repositories/replies.repository.js';
 import { createTenantsRepository, type TenantsRepository } from './db/repositories/tenants.repository.js';
 import type { Logger } from './lib/logger.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
@@ -14,6 +19,8 @@ import type { ReadinessProbe } from './lib/readiness.js';
 import { Releasers } from './lib/shutdown.js';
 import { JobQueues } from './queue/job-queues.js';
 import { DEFAULT_REDIS_URL } from './queue/redis-connections.js';
+import { createGatewayClient } from './whatsapp/gateway-client.js';
+import type { GatewayClient } from './whatsapp/gateway.types.js';
 
 export interface Container {
   config: Config;
@@ -24,6 +31,12 @@ export interface Container {
   tenants: TenantsRepository;
   messages: MessagesRepository;
   receipts: ReceiptsRepository;
+  conversations: ConversationsRepository;
+  replies: RepliesRepository;
+  outbox: OutboxRepository;
+  ai: ReplyGenerator;
+  /** null when GATEWAY_URL is not set. */
+  gateway: GatewayClient | null;
   probes: ReadinessProbe[];
   /** Roles register their own releasers here (HTTP server, workers) so they are released first. */
   releasers: Releasers;
@@ -61,6 +74,19 @@ export async function createContainer(config: Config, log: Logger, options: { co
     tenants: createTenantsRepository(database.db),
     messages: createMessagesRepository(database.db),
     receipts: createReceiptsRepository(database.db),
+    conversations: createConversationsRepository(database.db),
+    replies: createRepliesRepository(database.db),
+    outbox: createOutboxRepository(database.db),
+    ai: createReplyGenerator({
+      ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),
+      ...(config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {}),
+      model: config.AI_MODEL,
+      timeoutMs: config.AI_TIMEOUT_MS,
+    }),
+    gateway:
+      config.GATEWAY_URL && config.GATEWAY_SECRET
+        ? createGatewayClient({ baseUrl: config.GATEWAY_URL, secret: config.GATEWAY_SECRET, timeoutMs: config.GATEWAY_TIMEOUT_MS })
+        : null,
     probes,
     releasers,
   };

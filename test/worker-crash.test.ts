@@ -222,7 +222,7 @@ describe('worker SIGKILL', () => {
     expect(await harness.container.queues.enqueueBatch([{ ...item, jobId: rerunId }])).toEqual([{ jobId: rerunId, isDuplicate: false }]);
 
     const rerun = await waitForCompleted(rerunId);
-    expect(rerun.returnValue).toMatchObject({ outcome: 'already_stored', messageId: null });
+    expect(rerun.returnValue).toMatchObject({ outcome: 'already_stored', messageId: (first.returnValue as { messageId: string }).messageId });
     await worker.proc.waitForLog('Message already stored', (l) => l['jobId'] === rerunId);
     expect(await storedRows(waMessageId)).toBe(1);
   });
@@ -278,7 +278,7 @@ describe('worker SIGTERM', () => {
     expect(worker.proc.hasLog('Shutting down', (l) => l['graceMs'] === 1000)).toBe(true);
     expect(worker.proc.hasLog('Shutdown deadline passed; exiting anyway')).toBe(true);
     expect(worker.proc.hasLog('Stopped')).toBe(true);
-    expect(worker.proc.hasLog('Job finished')).toBe(false);
+    expect(worker.proc.hasLog('Job finished', (l) => l['jobId'] === jobId)).toBe(false);
     expect(await jobState(jobId)).toBe('active');
 
     await releaseLock(lock);

@@ -13,6 +13,9 @@ export interface TenantsTable {
   webhook_secret: string | null;
   ai_enabled: Generated<boolean>;
   system_prompt: string | null;
+  reply_template: ColumnType<string | null, string | null | undefined, string | null>;
+  voice_note_reply: ColumnType<string | null, string | null | undefined, string | null>;
+  groups_enabled: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -34,6 +37,10 @@ export interface ConversationsTable {
   chat_type: string;
   contact_id: ColumnType<string | null, string | null | undefined, string | null>;
   last_message_at: Timestamp | null;
+  /** null: follow the tenant's setting. */
+  ai_enabled: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
+  summary: ColumnType<string | null, string | null | undefined, string | null>;
+  summary_updated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
 }
 
@@ -64,7 +71,32 @@ export interface MessagesTable {
   played_at: Timestamp | null;
   deleted_at: Timestamp | null;
   edited_at: Timestamp | null;
+  /** For inbound messages that may be answered: pending → claimed → answered | skipped | failed. */
+  reply_state: ColumnType<ReplyState | null, ReplyState | null | undefined, ReplyState | null>;
+  reply_claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  reply_note: ColumnType<string | null, string | null | undefined, string | null>;
+  outbox_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
+}
+
+export type ReplyState = 'pending' | 'claimed' | 'answered' | 'skipped' | 'failed';
+export type OutboxState = 'pending' | 'sent' | 'failed';
+
+export interface OutboxTable {
+  id: Generated<string>;
+  tenant_id: string;
+  conversation_id: string;
+  to_jid: string;
+  text: string;
+  purpose: string;
+  reply_to_message_id: string | null;
+  quoted_wa_message_id: string | null;
+  state: ColumnType<OutboxState, OutboxState | undefined, OutboxState>;
+  wa_message_id: string | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  created_at: CreatedAt;
+  sent_at: Timestamp | null;
 }
 
 export interface MessageReceiptsTable {
@@ -101,6 +133,7 @@ export interface DB {
   messages: MessagesTable;
   message_receipts: MessageReceiptsTable;
   pending_receipts: PendingReceiptsTable;
+  outbox: OutboxTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -110,3 +143,4 @@ export type TenantUpdate = Updateable<TenantsTable>;
 export type Message = Selectable<MessagesTable>;
 export type Conversation = Selectable<ConversationsTable>;
 export type Contact = Selectable<ContactsTable>;
+export type OutboxRow = Selectable<OutboxTable>;

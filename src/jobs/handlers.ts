@@ -11,4 +11,7 @@ type HandlerLoaders = { [N in JobName]: () => Promise<JobHandler<JobPayloads[N]>
 export const JOB_HANDLERS: HandlerLoaders = {
   webhook_process: async () => (await import('./webhook-process.job.js')).handle,
   receipt_apply: async () => (await import('./receipt-apply.job.js')).handle,
+  reply_generate: async () => (await import('./reply-generate.job.js')).handle,
+  send_message: async () => (await import('./send-message.job.js')).handle,
+  conversation_summarize: async () => (await import('./conversation-summarize.job.js')).handle,
 };

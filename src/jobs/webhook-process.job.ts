@@ -1,10 +1,17 @@
 /**
  * `webhook_process`: one inbound WhatsApp message, normalised and stored idempotently. A re-run (a
  * retry, a stalled job after a crash) finds the message identity already stored and changes nothing.
+ *
+ * A customer message that may need an answer is stored `pending` and schedules a reply job
+ * REPLY_DEBOUNCE_MS later (messages arriving meanwhile schedule their own, and only the newest one
+ * answers them all). A direct chat also schedules a summary refresh for when it goes quiet.
  */
 import type { WebhookProcessJob } from '../queue/job-catalog.js';
+import { replyJobId, summaryJobId } from '../queue/job-ids.js';
+import type { NormalizedMessage } from '../whatsapp/message.types.js';
 import { normalizeMessage } from '../whatsapp/normalize-message.js';
 import type { JobHandler } from './job-context.js';
+import { ANSWERABLE_KINDS } from './reply-policy.js';
 
 export interface WebhookProcessResult {
   outcome: 'stored' | 'already_stored' | 'no_content';
@@ -12,16 +19,39 @@ export interface WebhookProcessResult {
   messageId?: string | null;
 }
 
+function mayNeedAnswer(m: NormalizedMessage): boolean {
+  return !m.fromMe && (m.chatType === 'direct' || m.chatType === 'group') && ANSWERABLE_KINDS.has(m.kind);
+}
+
 export const handle: JobHandler<WebhookProcessJob> = async (payload, { deps, log }): Promise<WebhookProcessResult> => {
+  const { tenantId } = payload;
   const message = normalizeMessage(payload.message);
   if (!message) {
-    log.info({ tenantId: payload.tenantId }, 'Message carries no content; nothing to store');
+    log.info({ tenantId }, 'Message carries no content; nothing to store');
     return { outcome: 'no_content' };
   }
-  const stored = await deps.messages.store(payload.tenantId, message);
+  const stored = await deps.messages.store(tenantId, message, { awaitsReply: mayNeedAnswer(message) });
   log.info(
-    { tenantId: payload.tenantId, waMessageId: message.waMessageId, kind: message.kind, isNew: stored.isNew },
+    { tenantId, waMessageId: message.waMessageId, kind: message.kind, isNew: stored.isNew },
     stored.isNew ? 'Message stored' : 'Message already stored',
   );
+  // Scheduled on every run, not only the first: a run that crashed after storing must not leave the
+  // message unanswered. The job ids make the repeats no-ops.
+  if (stored.messageId && stored.replyState === 'pending') {
+    await deps.queues.enqueue(
+      'reply_generate',
+      { tenantId, conversationId: stored.conversationId, triggerMessageId: stored.messageId },
+      replyJobId(tenantId, stored.messageId),
+      deps.settings.debounceMs,
+    );
+  }
+  if (stored.messageId && message.chatType === 'direct') {
+    await deps.queues.enqueue(
+      'conversation_summarize',
+      { tenantId, conversationId: stored.conversationId, triggerMessageId: stored.messageId },
+      summaryJobId(tenantId, stored.messageId),
+      deps.settings.summaryIdleMs,
+    );
+  }
   return { outcome: stored.isNew ? 'stored' : 'already_stored', kind: message.kind, messageId: stored.messageId };
 };

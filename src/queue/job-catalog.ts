@@ -36,6 +36,27 @@ export const ReceiptApplyPayload = Type.Object({
   userJid: Type.Union([Type.String(), Type.Null()]),
 });
 
+const Id = Type.String({ pattern: '^[0-9]+$' });
+
+export const ReplyGeneratePayload = Type.Object({
+  tenantId: Type.String({ minLength: 1 }),
+  conversationId: Id,
+  /** The inbound message whose arrival scheduled this job (the debounce compares against it). */
+  triggerMessageId: Id,
+});
+
+export const SendMessagePayload = Type.Object({
+  tenantId: Type.String({ minLength: 1 }),
+  /** The outbox row to send; its id is the gateway's idempotency key. */
+  outboxId: Id,
+});
+
+export const ConversationSummarizePayload = Type.Object({
+  tenantId: Type.String({ minLength: 1 }),
+  conversationId: Id,
+  triggerMessageId: Id,
+});
+
 export interface JobSpec<S extends TSchema = TSchema> {
   queue: QueueName;
   payload: S;
@@ -51,12 +72,18 @@ export interface JobSpec<S extends TSchema = TSchema> {
 export const JOB_CATALOG = {
   webhook_process: { queue: 'default', payload: WebhookProcessPayload, keepCompletedForDedupeWindow: true },
   receipt_apply: { queue: 'receipts', payload: ReceiptApplyPayload, keepCompletedForDedupeWindow: true },
+  reply_generate: { queue: 'default', payload: ReplyGeneratePayload, keepCompletedForDedupeWindow: false },
+  send_message: { queue: 'high', payload: SendMessagePayload, keepCompletedForDedupeWindow: true },
+  conversation_summarize: { queue: 'low', payload: ConversationSummarizePayload, keepCompletedForDedupeWindow: false },
 } as const satisfies Record<string, JobSpec>;
 
 export type JobName = keyof typeof JOB_CATALOG;
 export type JobPayloads = { [N in JobName]: Static<(typeof JOB_CATALOG)[N]['payload']> };
 export type WebhookProcessJob = JobPayloads['webhook_process'];
 export type ReceiptApplyJob = JobPayloads['receipt_apply'];
+export type ReplyGenerateJob = JobPayloads['reply_generate'];
+export type SendMessageJob = JobPayloads['send_message'];
+export type ConversationSummarizeJob = JobPayloads['conversation_summarize'];
 
 export const JOB_NAMES = Object.keys(JOB_CATALOG) as JobName[];
 

@@ -27,3 +27,20 @@ export function receiptJobId(tenantId: string, key: KeyIdentity, status: number,
   if (userJid) base.push(part(userJid));
   return base.join('|');
 }
+
+export function replyJobId(tenantId: string, triggerMessageId: string): string {
+  return ['reply', part(tenantId), triggerMessageId].join('|');
+}
+
+export function sendJobId(tenantId: string, outboxId: string): string {
+  return ['send', part(tenantId), outboxId].join('|');
+}
+
+export function summaryJobId(tenantId: string, triggerMessageId: string): string {
+  return ['summary', part(tenantId), triggerMessageId].join('|');
+}
+
+/** The gateway's idempotency key for an outbox row: stable across every retry and re-run. */
+export function outboxIdempotencyKey(tenantId: string, outboxId: string): string {
+  return `switchboard-${part(tenantId)}-outbox-${outboxId}`;
+}

@@ -29,6 +29,8 @@ export interface EnqueueItem<N extends JobName = JobName> {
   name: N;
   payload: JobPayloads[N];
   jobId: string;
+  /** Run no earlier than this many milliseconds from now (debounces, idle timers). */
+  delayMs?: number;
 }
 
 export interface EnqueueResult {
@@ -108,20 +110,21 @@ export class JobQueues {
     return queue;
   }
 
-  jobOptions(name: JobName, jobId: string): JobsOptions {
+  jobOptions(name: JobName, jobId: string, delayMs?: number): JobsOptions {
     const spec = JOB_CATALOG[name];
     return {
       jobId,
+      ...(delayMs ? { delay: delayMs } : {}),
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs, jitter: 0.5 },
-      removeOnComplete: spec.keepCompletedForDedupeWindow ? { age: this.options.dedupeWindowSeconds } : { age: 86_400 },
+      removeOnComplete: spec.keepCompletedForDedupeWindow ? { age: this.options.dedupeWindowSeconds } : { age: 3600, count: 10_000 },
       // Failed jobs stay until an operator retries or removes them (DESIGN.md rule 5).
       removeOnFail: false,
     };
   }
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<EnqueueResult> {
-    const [result] = await this.enqueueBatch([{ name, payload, jobId }]);
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string, delayMs?: number): Promise<EnqueueResult> {
+    const [result] = await this.enqueueBatch([{ name, payload, jobId, ...(delayMs ? { delayMs } : {}) } as EnqueueItem]);
     if (!result) throw new EnqueueError('Enqueue returned no result');
     return result;
   }
@@ -139,7 +142,7 @@ export class JobQueues {
     for (const item of items) {
       const queue = this.queue(JOB_CATALOG[item.name].queue);
       multi.runCommand('exists', [queue.toKey(item.jobId)]);
-      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId), item.jobId);
+      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId, item.delayMs), item.jobId);
       // addJob only queues the script call on the transaction; the transaction's exec() carries the result.
       adds.push(job.addJob(multi));
     }

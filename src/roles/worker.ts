@@ -12,7 +12,28 @@ export const start: StartRole = async (c, { serveHealth }) => {
   // jobs first, or each failed start stalls them (and maxStalledCount can fail them for good).
   let server: Server | undefined;
   if (serveHealth) server = await startHealthServer({ port: c.config.PORT, host: c.config.HOST, probes: c.probes, metrics: c.metrics });
-  const dispatcher = createDispatcher({ messages: c.messages, receipts: c.receipts }, log, c.metrics);
+  const dispatcher = createDispatcher(
+    {
+      tenants: c.tenants,
+      messages: c.messages,
+      receipts: c.receipts,
+      conversations: c.conversations,
+      replies: c.replies,
+      outbox: c.outbox,
+      queues: c.queues,
+      ai: c.ai,
+      gateway: c.gateway,
+      settings: {
+        debounceMs: c.config.REPLY_DEBOUNCE_MS,
+        maxAgeMinutes: c.config.REPLY_MAX_AGE_MINUTES,
+        takeoverMinutes: c.config.HUMAN_TAKEOVER_MINUTES,
+        historyMessages: c.config.AI_HISTORY_MESSAGES,
+        summaryIdleMs: c.config.SUMMARY_IDLE_MS,
+      },
+    },
+    log,
+    c.metrics,
+  );
   const workers = new JobWorkers(
     {
       redisUrl: c.config.REDIS_URL ?? DEFAULT_REDIS_URL,

@@ -3,6 +3,7 @@
  * the tests and production apply the same list. Append only: an applied migration is never edited.
  */
 import * as initial from './0001-initial.js';
+import * as replies from './0002-replies.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,7 @@ export interface Migration {
   up: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial.up },
+  { version: 2, name: 'replies', up: replies.up },
+];

@@ -7,18 +7,25 @@
 import { sql, type Transaction } from 'kysely';
 import type { NormalizedMessage } from '../../whatsapp/message.types.js';
 import type { Database } from '../database.js';
-import type { DB, Message } from '../schema.js';
+import type { DB, Message, ReplyState } from '../schema.js';
 import { lockIdentity, type MessageIdentity } from './message-identity.js';
 import { applyPendingReceipts } from './receipts.repository.js';
 
 export interface StoreOutcome {
   isNew: boolean;
+  /** The stored row, new or found (null only if it vanished, e.g. its tenant was deleted). */
   messageId: string | null;
   conversationId: string;
+  replyState: ReplyState | null;
+}
+
+export interface StoreOptions {
+  /** Stores the message as waiting for a reply (the reply job decides later whether to answer). */
+  awaitsReply: boolean;
 }
 
 export interface MessagesRepository {
-  store(tenantId: string, message: NormalizedMessage): Promise<StoreOutcome>;
+  store(tenantId: string, message: NormalizedMessage, options?: StoreOptions): Promise<StoreOutcome>;
   findByIdentity(identity: MessageIdentity): Promise<Message | undefined>;
   listByConversation(tenantId: string, remoteJid: string): Promise<Message[]>;
 }
@@ -27,7 +34,8 @@ const ACTION_KINDS = new Set(['reaction', 'revoke', 'edit']);
 
 export function createMessagesRepository(db: Database): MessagesRepository {
   return {
-    store: (tenantId, message) => db.transaction().execute((trx) => storeInTransaction(trx, tenantId, message)),
+    store: (tenantId, message, options = { awaitsReply: false }) =>
+      db.transaction().execute((trx) => storeInTransaction(trx, tenantId, message, options)),
     findByIdentity: (identity) =>
       db
         .selectFrom('messages')
@@ -49,7 +57,7 @@ export function createMessagesRepository(db: Database): MessagesRepository {
   };
 }
 
-async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: NormalizedMessage): Promise<StoreOutcome> {
+async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: NormalizedMessage, options: StoreOptions): Promise<StoreOutcome> {
   const identity: MessageIdentity = { tenantId, remoteJid: m.remoteJid, waMessageId: m.waMessageId, fromMe: m.fromMe };
   await lockIdentity(trx, identity);
   const target = m.target && ACTION_KINDS.has(m.kind) ? m.target : null;
@@ -79,11 +87,27 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
       target_from_me: target?.fromMe ?? null,
       sent_at: m.sentAt,
       status: m.status,
+      reply_state: options.awaitsReply ? 'pending' : null,
+      // Our own send posted back by the gateway: link it to its outbox row, so it does not read as a
+      // person typing on the business phone.
+      outbox_id: m.fromMe
+        ? sql<string | null>`(select id from outbox where tenant_id = ${tenantId} and wa_message_id = ${m.waMessageId} limit 1)`
+        : null,
     })
     .onConflict((oc) => oc.constraint('messages_identity').doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (!inserted) return { isNew: false, messageId: null, conversationId };
+  if (!inserted) {
+    const existing = await trx
+      .selectFrom('messages')
+      .select(['id', 'reply_state'])
+      .where('tenant_id', '=', tenantId)
+      .where('remote_jid', '=', m.remoteJid)
+      .where('wa_message_id', '=', m.waMessageId)
+      .where('from_me', '=', m.fromMe)
+      .executeTakeFirst();
+    return { isNew: false, messageId: existing?.id ?? null, conversationId, replyState: existing?.reply_state ?? null };
+  }
 
   if (target) {
     const targetRow = await trx
@@ -108,7 +132,7 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
     .execute();
   for (const action of earlyActions) await applyAction(trx, action, inserted.id);
   await applyPendingReceipts(trx, identity, inserted.id);
-  return { isNew: true, messageId: inserted.id, conversationId };
+  return { isNew: true, messageId: inserted.id, conversationId, replyState: inserted.reply_state };
 }
 
 /** The contact is the person on the other side: the group member who wrote, or the 1:1 chat partner. */

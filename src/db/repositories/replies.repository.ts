@@ -1,0 +1,127 @@
+/**
+ * The reply bookkeeping that makes "answered exactly once" hold across retries, crashes and bursts.
+ *
+ * An inbound message that may be answered is stored `pending`. A reply job *claims* the pending
+ * messages of its conversation under its own (deterministic) job id, so a second job running at the
+ * same time cannot answer them too, and a re-run of the same job finds its own claims again. The
+ * reply is committed as one outbox row, unique per (tenant, last inbound message), in the same
+ * transaction that marks the claimed messages answered.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../database.js';
+import type { DB, Message, OutboxRow } from '../schema.js';
+
+export type ClaimResult = { kind: 'superseded' } | { kind: 'claimed'; messages: Message[] };
+
+export interface NewReply {
+  tenantId: string;
+  conversationId: string;
+  toJid: string;
+  text: string;
+  /** The last inbound message the reply answers: the outbox row's natural key. */
+  replyToMessageId: string;
+  claimedBy: string;
+}
+
+export interface RepliesRepository {
+  /**
+   * Claims the conversation's pending messages for `claimedBy`, unless a newer pending message exists
+   * whose own job will answer them all (the debounce), or returns the claims this job already holds.
+   */
+  claim(options: { conversationId: string; triggerMessageId: string; claimedBy: string }): Promise<ClaimResult>;
+  /** Releases this job's claims as skipped or failed, with the reason, so they are never answered. */
+  settle(claimedBy: string, state: 'skipped' | 'failed', note: string): Promise<number>;
+  /** Stores the reply as a pending outbox row and marks the claimed messages answered, atomically. */
+  commit(reply: NewReply): Promise<OutboxRow>;
+  /** Outbox rows of the conversation still waiting to be sent (a re-run re-enqueues their sends). */
+  pendingOutbox(conversationId: string): Promise<OutboxRow[]>;
+}
+
+async function lockConversation(trx: Transaction<DB>, conversationId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`conversation:${conversationId}`}, 0))`.execute(trx);
+}
+
+export function createRepliesRepository(db: Database): RepliesRepository {
+  return {
+    claim: ({ conversationId, triggerMessageId, claimedBy }) =>
+      db.transaction().execute(async (trx): Promise<ClaimResult> => {
+        await lockConversation(trx, conversationId);
+        const mine = await trx
+          .selectFrom('messages')
+          .selectAll()
+          .where('conversation_id', '=', conversationId)
+          .where('reply_state', '=', 'claimed')
+          .where('reply_claimed_by', '=', claimedBy)
+          .orderBy('id')
+          .execute();
+        if (mine.length > 0) return { kind: 'claimed', messages: mine };
+        const newer = await trx
+          .selectFrom('messages')
+          .select('id')
+          .where('conversation_id', '=', conversationId)
+          .where('reply_state', '=', 'pending')
+          .where('id', '>', triggerMessageId)
+          .limit(1)
+          .executeTakeFirst();
+        if (newer) return { kind: 'superseded' };
+        const claimed = await trx
+          .updateTable('messages')
+          .set({ reply_state: 'claimed', reply_claimed_by: claimedBy })
+          .where('conversation_id', '=', conversationId)
+          .where('reply_state', '=', 'pending')
+          .returningAll()
+          .execute();
+        return { kind: 'claimed', messages: claimed.sort((a, b) => Number(a.id) - Number(b.id)) };
+      }),
+
+    settle: async (claimedBy, state, note) => {
+      const result = await db
+        .updateTable('messages')
+        .set({ reply_state: state, reply_note: note })
+        .where('reply_claimed_by', '=', claimedBy)
+        .where('reply_state', '=', 'claimed')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    commit: (reply) =>
+      db.transaction().execute(async (trx) => {
+        await lockConversation(trx, reply.conversationId);
+        const inserted = await trx
+          .insertInto('outbox')
+          .values({
+            tenant_id: reply.tenantId,
+            conversation_id: reply.conversationId,
+            to_jid: reply.toJid,
+            text: reply.text,
+            purpose: 'reply',
+            reply_to_message_id: reply.replyToMessageId,
+            quoted_wa_message_id: null,
+            wa_message_id: null,
+            last_error: null,
+            sent_at: null,
+          })
+          .onConflict((oc) => oc.constraint('outbox_one_reply_per_message').doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        const outbox =
+          inserted ??
+          (await trx
+            .selectFrom('outbox')
+            .selectAll()
+            .where('tenant_id', '=', reply.tenantId)
+            .where('reply_to_message_id', '=', reply.replyToMessageId)
+            .executeTakeFirstOrThrow());
+        await trx
+          .updateTable('messages')
+          .set({ reply_state: 'answered', outbox_id: outbox.id })
+          .where('reply_claimed_by', '=', reply.claimedBy)
+          .where('reply_state', '=', 'claimed')
+          .execute();
+        return outbox;
+      }),
+
+    pendingOutbox: (conversationId) =>
+      db.selectFrom('outbox').selectAll().where('conversation_id', '=', conversationId).where('state', '=', 'pending').orderBy('id').execute(),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `reply_generate`: answers a conversation's pending customer messages with one reply, exactly once.
+ *
+ * 1. Re-enqueue sends of replies an earlier run committed but may not have enqueued (crash window).
+ * 2. Claim the pending messages under this job's id — unless a newer pending message exists: then its
+ *    own job, scheduled later, answers the whole burst (the debounce).
+ * 3. Apply the reply policy; ask the AI (outside any transaction: it may take seconds).
+ * 4. Commit the reply as one outbox row and mark the claimed messages answered, atomically; enqueue
+ *    its send. A re-run after step 4 finds nothing to claim and only re-enqueues the (deduplicated) send.
+ */
+import { AiPermanentError } from '../ai/reply-generator.js';
+import { DEFAULT_REPLY_TEMPLATE, DEFAULT_VOICE_NOTE_REPLY } from '../ai/index.js';
+import type { ReplyGenerateJob } from '../queue/job-catalog.js';
+import { PermanentJobError } from '../queue/job-errors.js';
+import { sendJobId } from '../queue/job-ids.js';
+import { toChatTurns } from './chat-history.js';
+import type { JobDeps, JobHandler } from './job-context.js';
+import { decideReply } from './reply-policy.js';
+
+async function enqueueSend(deps: JobDeps, tenantId: string, outboxId: string): Promise<void> {
+  await deps.queues.enqueue('send_message', { tenantId, outboxId }, sendJobId(tenantId, outboxId));
+}
+
+export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log, job }) => {
+  const { tenantId, conversationId } = payload;
+  for (const row of await deps.replies.pendingOutbox(conversationId)) await enqueueSend(deps, tenantId, row.id);
+
+  const claimedBy = job.id;
+  const claim = await deps.replies.claim({ conversationId, triggerMessageId: payload.triggerMessageId, claimedBy });
+  if (claim.kind === 'superseded') {
+    log.info({ tenantId, conversationId }, 'A newer message will be answered with this one');
+    return { outcome: 'superseded' };
+  }
+  if (claim.messages.length === 0) return { outcome: 'nothing_pending' };
+
+  const [tenant, conversation] = await Promise.all([deps.tenants.find(tenantId), deps.conversations.find(tenantId, conversationId)]);
+  if (!tenant || !conversation) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
+  const decision = decideReply({
+    tenant,
+    conversation,
+    messages: claim.messages,
+    lastHumanMessageAt: await deps.conversations.lastHumanMessageAt(conversationId),
+    now: new Date(),
+    settings: deps.settings,
+  });
+  if (decision.action === 'skip') {
+    await deps.replies.settle(claimedBy, 'skipped', decision.reason);
+    log.info({ tenantId, conversationId, reason: decision.reason, messages: claim.messages.length }, 'Not answering');
+    return { outcome: 'skipped', reason: decision.reason };
+  }
+
+  let text: string;
+  if (decision.action === 'voice_note_notice') {
+    text = tenant.voice_note_reply ?? DEFAULT_VOICE_NOTE_REPLY;
+  } else {
+    const history = toChatTurns(await deps.conversations.recentMessages(conversationId, deps.settings.historyMessages));
+    const lastCustomer = [...claim.messages].reverse().find((m) => !m.from_me);
+    try {
+      text = await deps.ai.reply({
+        tenantId,
+        systemPrompt: tenant.system_prompt ?? `You are the WhatsApp assistant of ${tenant.name}. Answer briefly and helpfully.`,
+        summary: conversation.summary,
+        history,
+        template: tenant.reply_template ?? DEFAULT_REPLY_TEMPLATE,
+        customerName: lastCustomer ? await deps.conversations.contactName(tenantId, lastCustomer.sender_jid) : null,
+      });
+    } catch (error) {
+      if (error instanceof AiPermanentError) {
+        await deps.replies.settle(claimedBy, 'failed', `AI provider refused: ${error.message}`);
+        throw new PermanentJobError(`AI provider refused: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+  if (!text.trim()) {
+    await deps.replies.settle(claimedBy, 'skipped', 'empty_ai_answer');
+    log.warn({ tenantId, conversationId }, 'The AI answered nothing; no reply sent');
+    return { outcome: 'skipped', reason: 'empty_ai_answer' };
+  }
+
+  const lastMessage = claim.messages[claim.messages.length - 1];
+  if (!lastMessage) return { outcome: 'nothing_pending' };
+  const outbox = await deps.replies.commit({
+    tenantId,
+    conversationId,
+    toJid: conversation.remote_jid,
+    text: text.trim(),
+    replyToMessageId: lastMessage.id,
+    claimedBy,
+  });
+  await enqueueSend(deps, tenantId, outbox.id);
+  log.info({ tenantId, conversationId, outboxId: outbox.id, answered: claim.messages.length, provider: deps.ai.name }, 'Reply committed');
+  return { outcome: 'answered', outboxId: outbox.id, answered: claim.messages.length };
+};
+
