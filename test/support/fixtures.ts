@@ -23,8 +23,21 @@ export function fixtureBody(file: FixtureFile, tenantId = 'acme'): Record<string
   return { ...body, tenantId };
 }
 
-/** A one-message upsert body with the given ids, for tests that need many distinct messages. */
-export function textMessageBody(options: { tenantId?: string; id: string; remoteJid?: string; text?: string; fromMe?: boolean }) {
+/**
+ * A one-message upsert body with the given ids, for tests that need many distinct messages. Its
+ * timestamp is a year old unless given (`nowSeconds()`): old messages are stored but never answered,
+ * so tests about storage do not also exercise replies.
+ */
+export function textMessageBody(options: {
+  tenantId?: string;
+  id: string;
+  remoteJid?: string;
+  participant?: string;
+  text?: string;
+  fromMe?: boolean;
+  timestamp?: number;
+  pushName?: string;
+}) {
   return {
     tenantId: options.tenantId ?? 'acme',
     event: 'messages.upsert',
@@ -32,12 +45,21 @@ export function textMessageBody(options: { tenantId?: string; id: string; remote
       type: 'notify',
       messages: [
         {
-          key: { remoteJid: options.remoteJid ?? '972501234567@s.whatsapp.net', fromMe: options.fromMe ?? false, id: options.id },
-          messageTimestamp: 1764480000,
-          pushName: 'Dana',
+          key: {
+            remoteJid: options.remoteJid ?? '972501234567@s.whatsapp.net',
+            fromMe: options.fromMe ?? false,
+            id: options.id,
+            ...(options.participant ? { participant: options.participant } : {}),
+          },
+          messageTimestamp: options.timestamp ?? 1764480000,
+          pushName: options.pushName ?? 'Dana',
           message: { conversation: options.text ?? 'Hello' },
         },
       ],
     },
   };
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }
