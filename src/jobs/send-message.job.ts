@@ -7,7 +7,7 @@
 import { errorMessage } from '../lib/errors.js';
 import type { SendMessageJob } from '../queue/job-catalog.js';
 import { PermanentJobError } from '../queue/job-errors.js';
-import { outboxIdempotencyKey } from '../queue/job-ids.js';
+import { outboxIdempotencyKey, summaryJobId } from '../queue/job-ids.js';
 import { GatewayPermanentError } from '../whatsapp/gateway.types.js';
 import type { JobHandler } from './job-context.js';
 
@@ -42,7 +42,14 @@ export const handle: JobHandler<SendMessageJob> = async ({ tenantId, outboxId },
     }
     throw error;
   }
-  await deps.outbox.markSent(outbox, messageId);
+  const storedId = await deps.outbox.markSent(outbox, messageId);
   log.info({ tenantId, outboxId, to: outbox.to_jid, waMessageId: messageId }, 'Message sent');
+  // Our reply is now the conversation's newest message: the summary waits for quiet after it.
+  await deps.queues.enqueue(
+    'conversation_summarize',
+    { tenantId, conversationId: outbox.conversation_id, triggerMessageId: storedId },
+    summaryJobId(tenantId, storedId),
+    deps.settings.summaryIdleMs,
+  );
   return { outcome: 'sent', waMessageId: messageId };
 };

@@ -12,7 +12,8 @@ import { applyPendingReceipts } from './receipts.repository.js';
 export interface OutboxRepository {
   find(tenantId: string, outboxId: string): Promise<OutboxRow | undefined>;
   recordAttempt(outboxId: string, error: string | null): Promise<void>;
-  markSent(outbox: OutboxRow, waMessageId: string): Promise<void>;
+  /** Returns the id of the outbound message row that now stands for the send. */
+  markSent(outbox: OutboxRow, waMessageId: string): Promise<string>;
   markFailed(outboxId: string, reason: string): Promise<void>;
   listForConversation(tenantId: string, conversationId: string): Promise<OutboxRow[]>;
 }
@@ -75,6 +76,7 @@ export function createOutboxRepository(db: Database): OutboxRepository {
           .set({ last_message_at: sql`greatest(last_message_at, ${now})` })
           .where('id', '=', outbox.conversation_id)
           .execute();
+        return message.id;
       }),
 
     markFailed: async (outboxId, reason) => {

@@ -1,0 +1,85 @@
+/**
+ * Conversation summaries: a chat that goes quiet for SUMMARY_IDLE_MS is summarised once (however many
+ * messages it had), and the summary is the AI's context for the next reply.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { FakeGateway } from './support/fake-gateway.js';
+import { FakeOpenAI, type ChatRequestBody } from './support/fake-openai.js';
+import { nowSeconds, textMessageBody } from './support/fixtures.js';
+import { startHarness, type Harness } from './support/harness.js';
+import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait.js';
+
+const GATEWAY_SECRET = 'summaries-gateway-secret';
+let db: TestDatabase;
+let harness: Harness;
+let gateway: FakeGateway;
+let openai: FakeOpenAI;
+let prefix: string;
+
+const isSummaryRequest = (body: ChatRequestBody) => body.messages[0]?.content.startsWith('Summarise') === true;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  prefix = uniquePrefix();
+  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
+  openai = await FakeOpenAI.start();
+  openai.answerWith((body) => (isSummaryRequest(body) ? 'Dana wants to move her appointment to Tuesday.' : 'Sure, Tuesday works.'));
+  harness = await startHarness({
+    databaseUrl: db.url,
+    redisUrl: SHARED_REDIS_URL,
+    prefix,
+    env: {
+      GATEWAY_URL: gateway.url,
+      GATEWAY_SECRET,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: 'test-key',
+      REPLY_DEBOUNCE_MS: '100',
+      SUMMARY_IDLE_MS: '1500',
+    },
+  });
+  await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: 'You are Acme.' });
+  await harness.startWorker();
+});
+
+afterAll(async () => {
+  await harness.close();
+  await gateway.close();
+  await openai.close();
+  await deletePrefix(prefix);
+  await db.drop();
+});
+
+describe('summaries', () => {
+  it('a quiet chat is summarised once, and the next reply gets the summary as context', async () => {
+    const remoteJid = '972500000301@s.whatsapp.net';
+    for (const [i, text] of ['Hi', 'Can I move my appointment?', 'Tuesday would be great'].entries()) {
+      await harness.post(textMessageBody({ id: `SUM-${i}`, remoteJid, text, timestamp: nowSeconds() }));
+    }
+    const conversation = await waitFor(async () => {
+      const [row] = await db.query<{ id: string; summary: string | null }>('select id, summary from conversations where remote_jid = $1', [remoteJid]);
+      return row?.summary ? row : undefined;
+    }, { what: 'the summary stored' });
+    expect(conversation.summary).toBe('Dana wants to move her appointment to Tuesday.');
+
+    // Every message scheduled a summary job; only the newest one summarised. The reply went out too.
+    await waitFor(async () => {
+      const jobs = await Promise.all(
+        ['SUM-0', 'SUM-1', 'SUM-2'].map(async (id) => {
+          const [m] = await db.query<{ id: string }>('select id from messages where wa_message_id = $1', [id]);
+          return harness.container.queues.getJob('low', `summary|acme|${m?.id ?? ''}`);
+        }),
+      );
+      return jobs.every((j) => j?.state === 'completed');
+    }, { what: 'every summary job finished' });
+    expect(openai.requests.filter((r) => isSummaryRequest(r.body))).toHaveLength(1);
+
+    await harness.post(textMessageBody({ id: 'SUM-3', remoteJid, text: 'Is 10:00 possible?', timestamp: nowSeconds() }));
+    const [, next] = await waitFor(() => {
+      const replies = openai.requests.filter((r) => !isSummaryRequest(r.body));
+      return replies.length >= 2 ? replies : undefined;
+    }, { what: 'the second reply request' });
+    expect(next?.body.messages[0]?.content).toContain('Conversation so far (summary): Dana wants to move her appointment to Tuesday.');
+  });
+});
