@@ -85,6 +85,34 @@ describe('tenants', () => {
       what: 'the tenant cache to refresh',
     });
   });
+
+  it('reply settings: the reply template, the voice-note reply and group replies are set, cleared and shown', async () => {
+    const created = await call('POST', '/api/tenants', {
+      id: 'clinic',
+      name: 'Clinic',
+      replyTemplate: 'Hi {name}, we got "{message}".',
+      voiceNoteReply: 'Please write to us instead.',
+      groupsEnabled: true,
+      systemPrompt: 'Be brief.',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ replyTemplate: 'Hi {name}, we got "{message}".', voiceNoteReply: 'Please write to us instead.', groupsEnabled: true });
+    expect((await call('GET', '/api/tenants/fresh')).body).toMatchObject({ replyTemplate: null, voiceNoteReply: null, groupsEnabled: false });
+
+    // null clears a text back to the built-in default (it is not coerced to "" or false on the way).
+    const patched = await call('PATCH', '/api/tenants/clinic', { replyTemplate: null, groupsEnabled: false, systemPrompt: null, voiceNoteReply: 'x'.repeat(2000) });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ replyTemplate: null, voiceNoteReply: 'x'.repeat(2000), groupsEnabled: false, systemPrompt: null });
+    const [row] = await db.query('select reply_template, voice_note_reply, groups_enabled, system_prompt from tenants where id = $1', ['clinic']);
+    expect(row).toEqual({ reply_template: null, voice_note_reply: 'x'.repeat(2000), groups_enabled: false, system_prompt: null });
+
+    for (const bad of [{ replyTemplate: 'x'.repeat(2001) }, { voiceNoteReply: '   ' }, { replyTemplate: '' }, { groupsEnabled: 'yes' }]) {
+      const answer = await call('PATCH', '/api/tenants/clinic', bad);
+      expect(answer.status, JSON.stringify(bad).slice(0, 80)).toBe(400);
+    }
+    const [unchanged] = await db.query('select reply_template, voice_note_reply, groups_enabled from tenants where id = $1', ['clinic']);
+    expect(unchanged).toEqual({ reply_template: null, voice_note_reply: 'x'.repeat(2000), groups_enabled: false });
+  });
 });
 
 describe('operator endpoints', () => {

@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
+import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
 import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
@@ -12,6 +13,7 @@ import type { ReadinessProbe } from '../lib/readiness.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
+import { conversationsRoutes } from './routes/conversations.route.js';
 import { healthRoutes } from './routes/health.route.js';
 import { tenantsRoutes } from './routes/tenants.route.js';
 import { webhookRoutes } from './routes/webhook.route.js';
@@ -22,6 +24,7 @@ export interface AppDeps {
   log: Logger;
   queues: JobQueues;
   tenants: TenantsRepository;
+  conversations: ConversationsRepository;
   tenantCache: TenantCache;
   metrics: Metrics;
   probes: ReadinessProbe[];
@@ -50,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (admin) => {
     admin.addHook('onRequest', createAdminGuard(deps.config.ADMIN_TOKEN));
     await admin.register(tenantsRoutes, { tenants: deps.tenants, tenantCache: deps.tenantCache });
+    await admin.register(conversationsRoutes, { tenants: deps.tenants, conversations: deps.conversations });
   });
   return app;
 }

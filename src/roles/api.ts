@@ -11,6 +11,7 @@ export const start: StartRole = async (c) => {
     log: c.log,
     queues: c.queues,
     tenants: c.tenants,
+    conversations: c.conversations,
     tenantCache,
     metrics: c.metrics,
     probes: c.probes,

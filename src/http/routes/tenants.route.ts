@@ -17,6 +17,9 @@ export function toTenantView(t: Tenant): TenantView {
     hasWebhookSecret: t.webhook_secret !== null,
     aiEnabled: t.ai_enabled,
     systemPrompt: t.system_prompt,
+    replyTemplate: t.reply_template,
+    voiceNoteReply: t.voice_note_reply,
+    groupsEnabled: t.groups_enabled,
     createdAt: t.created_at.toISOString(),
     updatedAt: t.updated_at.toISOString(),
   };
@@ -52,6 +55,9 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsReposito
         system_prompt: body.systemPrompt ?? null,
         ...(body.timezone !== undefined ? { timezone: body.timezone } : {}),
         ...(body.aiEnabled !== undefined ? { ai_enabled: body.aiEnabled } : {}),
+        ...(body.replyTemplate !== undefined ? { reply_template: body.replyTemplate } : {}),
+        ...(body.voiceNoteReply !== undefined ? { voice_note_reply: body.voiceNoteReply } : {}),
+        ...(body.groupsEnabled !== undefined ? { groups_enabled: body.groupsEnabled } : {}),
       });
       if (!created) throw conflict(`Tenant "${body.id}" already exists`);
       tenantCache.put(created);
@@ -81,6 +87,9 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsReposito
         ...(body.webhookSecret !== undefined ? { webhook_secret: body.webhookSecret } : {}),
         ...(body.aiEnabled !== undefined ? { ai_enabled: body.aiEnabled } : {}),
         ...(body.systemPrompt !== undefined ? { system_prompt: body.systemPrompt } : {}),
+        ...(body.replyTemplate !== undefined ? { reply_template: body.replyTemplate } : {}),
+        ...(body.voiceNoteReply !== undefined ? { voice_note_reply: body.voiceNoteReply } : {}),
+        ...(body.groupsEnabled !== undefined ? { groups_enabled: body.groupsEnabled } : {}),
       });
       if (!updated) throw notFound('Tenant');
       tenantCache.put(updated);

@@ -1,18 +1,42 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type StringOptions } from '@sinclair/typebox';
 
 export const TenantId = Type.String({
   pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
   description: 'Lower-case letters, digits, "-" and "_"; up to 64 characters',
 });
 
+/**
+ * `T | null` in a request body. Fastify's ajv coerces bodies too (`coerceTypes: 'array'`), and in an
+ * `anyOf: [T, null]` the first branch coerces a null before the second is tried: null became false or
+ * "". A type list is checked as a whole, so a null matches "null" and is never coerced.
+ */
+export const NullableBoolean = (options: SchemaOptions = {}) => Type.Unsafe<boolean | null>({ ...options, type: ['boolean', 'null'] });
+export const NullableString = (options: StringOptions = {}) => Type.Unsafe<string | null>({ ...options, type: ['string', 'null'] });
+
 const TenantFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Asia/Jerusalem' }),
-  webhookSecret: Type.Union([Type.String({ minLength: 16, maxLength: 256 }), Type.Null()], {
+  webhookSecret: NullableString({
+    minLength: 16,
+    maxLength: 256,
     description: 'Key for the per-tenant HMAC webhook signature; never returned',
   }),
   aiEnabled: Type.Boolean(),
-  systemPrompt: Type.Union([Type.String({ maxLength: 20_000 }), Type.Null()]),
+  systemPrompt: NullableString({ maxLength: 20_000 }),
+  // A blank text would make every reply empty, and an empty reply is never sent: null is "the default".
+  replyTemplate: NullableString({
+    minLength: 1,
+    maxLength: 2000,
+    pattern: '\\S',
+    description: 'Answer of the offline template provider; {name} and {message} are filled in. null: the built-in default',
+  }),
+  voiceNoteReply: NullableString({
+    minLength: 1,
+    maxLength: 2000,
+    pattern: '\\S',
+    description: 'Answer to a voice note until transcription exists. null: the built-in default',
+  }),
+  groupsEnabled: Type.Boolean({ description: 'Whether group chats are answered (stored either way)' }),
 };
 
 export const CreateTenantBody = Type.Object(
@@ -23,6 +47,9 @@ export const CreateTenantBody = Type.Object(
     webhookSecret: Type.Optional(TenantFields.webhookSecret),
     aiEnabled: Type.Optional(TenantFields.aiEnabled),
     systemPrompt: Type.Optional(TenantFields.systemPrompt),
+    replyTemplate: Type.Optional(TenantFields.replyTemplate),
+    voiceNoteReply: Type.Optional(TenantFields.voiceNoteReply),
+    groupsEnabled: Type.Optional(TenantFields.groupsEnabled),
   },
   { additionalProperties: false },
 );
@@ -38,6 +65,9 @@ export const TenantView = Type.Object({
   hasWebhookSecret: Type.Boolean(),
   aiEnabled: Type.Boolean(),
   systemPrompt: Type.Union([Type.String(), Type.Null()]),
+  replyTemplate: Type.Union([Type.String(), Type.Null()]),
+  voiceNoteReply: Type.Union([Type.String(), Type.Null()]),
+  groupsEnabled: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
