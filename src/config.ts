@@ -58,7 +58,7 @@ const EnvSchema = Type.Object({
   }),
   WORKER_LOCK_MS: Int(1000, 30_000, 'Job lock duration; a worker that stops renewing it loses the job'),
   WORKER_STALLED_INTERVAL_MS: Int(1000, 30_000, 'How often stalled jobs (lost locks) are detected and re-run'),
-  JOB_ATTEMPTS: Int(1, 8, 'Attempts per job before it fails for good'),
+  JOB_ATTEMPTS: Int(1, 10, 'Attempts per job before it fails for good (with the default backoff, about 8 minutes of retries)'),
   JOB_BACKOFF_MS: Int(10, 1000, 'First retry delay; doubles each attempt, with jitter'),
   SHUTDOWN_GRACE_MS: Int(0, 25_000, 'How long SIGTERM waits for in-flight jobs and requests'),
   DEDUPE_WINDOW_SECONDS: Int(1, 7 * 24 * 3600, 'A redelivered event within this age is a duplicate'),

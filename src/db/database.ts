@@ -38,6 +38,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     });
     // A dropped idle connection emits 'error' on the pool; without a listener it would crash the process.
     pool.on('error', () => undefined);
+    // A connection dropped while checked out (mid-query or mid-transaction: PostgreSQL restarted, the
+    // network cut) emits 'error' on the client itself, which the pool does not listen to while the client
+    // is lent out: unhandled, it would crash the process. The in-flight query is rejected anyway (the job
+    // retries) and the pool discards the broken client on release, so the event needs no handling here.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, isEmbedded: false, ping: () => ping(db), close: () => db.destroy() };
   }
