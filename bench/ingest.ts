@@ -10,28 +10,45 @@
  * one-message `messages.upsert` with a unique WhatsApp message id. Assert: the jobs in Redis equal the
  * 2xx answers, exactly, per phase. Everything is torn down in `finally`. See bench/README.md.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { freePort } from '../test/support/private-redis.js';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { Client as CannonClient, Instance as CannonInstance, Result as CannonResult } from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { openDatabase } from '../src/db/database.js';
-import { migrate } from '../src/db/migrate.js';
+import { freePort } from '../test/support/private-redis.js';
+import {
+  InterruptedError,
+  RESULTS_DIR,
+  SHARED_REDIS_URL,
+  WEBHOOK_PATH,
+  build,
+  countLines,
+  createBenchDatabase,
+  deletePrefix,
+  dropBenchDatabase,
+  git,
+  globEscape,
+  installInterruptHandler,
+  intEnv,
+  onInterrupt,
+  parseOkBody,
+  randomHex,
+  readProcStatusMb,
+  round,
+  say,
+  scanKeys,
+  startSwitchboard,
+  stopSwitchboard,
+  throwIfInterrupted,
+  waitForHealth,
+  warnIfNotReady,
+  type SwitchboardChild,
+} from './support.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 const API_LOG = join(RESULTS_DIR, 'api-last-run.log');
-const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const PG_BASE_URL = 'postgres://postgres@127.0.0.1:5432/';
 const TENANT_ID = process.env['BENCH_TENANT'] ?? 'bench';
-const WEBHOOK_PATH = '/webhook/whatsapp/incoming';
 const QUEUE = 'default';
 /** How long before the end of a phase the connections stop sending (see `drain`). */
 const DRAIN_LEAD_MS = 200;
@@ -50,14 +67,6 @@ interface Settings {
   logLevel: string;
 }
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min} (got "${raw}")`);
-  return value;
-}
-
 function readSettings(): Settings {
   const targetUrl = process.env['BENCH_TARGET_URL'];
   let external: Settings['external'];
@@ -70,7 +79,7 @@ function readSettings(): Settings {
       url: targetUrl.replace(/\/+$/, ''),
       secret,
       prefix,
-      redisUrl: process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      redisUrl: process.env['BENCH_REDIS_URL'] ?? SHARED_REDIS_URL,
       pid: pid ? Number(pid) : undefined,
     };
   }
@@ -87,153 +96,9 @@ function readSettings(): Settings {
 // ---------------------------------------------------------------------------------------------------
 // Interruption (Ctrl-C): stop the load, then let `finally` clean up.
 
-let interrupted = false;
 let activeCannon: CannonInstance | undefined;
-function onSignal(signal: NodeJS.Signals): void {
-  if (interrupted) return;
-  interrupted = true;
-  process.stderr.write(`\n${signal}: stopping and cleaning up…\n`);
-  activeCannon?.stop();
-}
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-class InterruptedError extends Error {
-  constructor() {
-    super('Interrupted');
-    this.name = 'InterruptedError';
-  }
-}
-
-function throwIfInterrupted(): void {
-  if (interrupted) throw new InterruptedError();
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Arrange
-
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function randomHex(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
-}
-
-function build(): void {
-  say('Building (npm run build)…');
-  try {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe', encoding: 'utf8' });
-  } catch (error) {
-    const failure = error as { stdout?: string; stderr?: string };
-    process.stderr.write(`${failure.stdout ?? ''}${failure.stderr ?? ''}`);
-    throw new Error('npm run build failed; not benchmarking stale or partial code (BENCH_SKIP_BUILD=1 uses dist/ as it is)');
-  }
-  if (!existsSync(join(REPO_ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing after the build');
-}
-
-async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createBenchDatabase(name: string): Promise<string> {
-  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = `${PG_BASE_URL}${name}`;
-  const handle = await openDatabase({ url, dataDir: join(RESULTS_DIR, 'unused'), poolSize: 2 });
-  try {
-    await migrate(handle.db);
-    await handle.db.insertInto('tenants').values({ id: TENANT_ID, name: 'Benchmark tenant' }).execute();
-  } finally {
-    await handle.close();
-  }
-  return url;
-}
-
-async function dropBenchDatabase(name: string): Promise<void> {
-  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-}
-
-interface ApiProcess {
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-function startApi(env: Record<string, string>): ApiProcess {
-  // The child writes its log straight into the file: nothing reaches the terminal or our memory.
-  const logFd = openSync(API_LOG, 'w');
-  try {
-    const child = spawn(process.execPath, ['dist/main.js'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...env },
-      stdio: ['ignore', logFd, logFd],
-    });
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    return { child, exited };
-  } finally {
-    closeSync(logFd);
-  }
-}
-
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function stopApi(api: ApiProcess): Promise<void> {
-  if (!isRunning(api.child)) return;
-  api.child.kill('SIGTERM');
-  const timedOut = await Promise.race([api.exited.then(() => false), sleep(30_000).then(() => true)]);
-  if (timedOut && isRunning(api.child)) {
-    say('API did not exit 30 s after SIGTERM; sending SIGKILL');
-    api.child.kill('SIGKILL');
-    await api.exited;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function logTail(lines: number): string {
-  try {
-    return readFileSync(API_LOG, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function waitForHealth(baseUrl: string, child: ChildProcess | undefined, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    throwIfInterrupted();
-    if (child && !isRunning(child)) throw new Error(`API exited during start-up (code ${String(child.exitCode)}):\n${logTail(20)}`);
-    try {
-      const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`API did not answer GET /health within ${timeoutMs} ms:\n${logTail(20)}`);
-    await sleep(100);
-  }
-}
-
-async function warnIfNotReady(baseUrl: string): Promise<void> {
-  try {
-    const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(3000) });
-    if (!response.ok) say(`Warning: GET /ready answered ${response.status}: ${await response.text()}`);
-  } catch (error) {
-    say(`Warning: GET /ready failed: ${(error as Error).message}`);
-  }
-}
+installInterruptHandler();
+onInterrupt(() => activeCannon?.stop());
 
 // ---------------------------------------------------------------------------------------------------
 // Load
@@ -290,27 +155,6 @@ interface PhaseStats {
   unexpectedBodies: number;
   /** False when the connections could not be told to finish their last request (old autocannon). */
   drained: boolean;
-}
-
-interface OkBody {
-  status: 'ok';
-  enqueued: number;
-  duplicates: number;
-  ignored: number;
-}
-
-function parseOkBody(body: string): OkBody | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const v = value as Record<string, unknown>;
-    if (v['status'] !== 'ok' || typeof v['enqueued'] !== 'number' || typeof v['duplicates'] !== 'number' || typeof v['ignored'] !== 'number') {
-      return undefined;
-    }
-    return { status: 'ok', enqueued: v['enqueued'], duplicates: v['duplicates'], ignored: v['ignored'] };
-  } catch {
-    return undefined;
-  }
 }
 
 async function runPhase(options: {
@@ -417,20 +261,6 @@ async function runPhase(options: {
 // ---------------------------------------------------------------------------------------------------
 // Verify
 
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
-}
-
-async function scanKeys(redis: Redis, pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length > 0) await each(keys);
-  } while (cursor !== '0');
-}
-
-/** Job hashes of one phase: `<prefix>:default:msg|<tenant>|<jid>|<id>|in`; sub-keys (`:logs`…) do not end in `|in`. */
 async function countPhaseJobs(redis: Redis, prefix: string, idPrefix: string): Promise<number> {
   const pattern = `${globEscape(prefix)}:${QUEUE}:msg|${globEscape(TENANT_ID)}|*|${globEscape(idPrefix)}*|in`;
   let count = 0;
@@ -449,50 +279,6 @@ async function bullmqCounts(redis: Redis, prefix: string): Promise<Record<string
   }
 }
 
-async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  let deleted = 0;
-  try {
-    await scanKeys(redis, `${globEscape(prefix)}:*`, async (keys) => {
-      deleted += await redis.unlink(...keys);
-    });
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
-}
-
-function readProcStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
-  } catch {
-    return null;
-  }
-}
-
-async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  for await (const chunk of createReadStream(path)) {
-    const bytes = chunk as Buffer;
-    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines += 1;
-  }
-  return lines;
-}
-
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
-}
-
-function round(value: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Main
@@ -506,9 +292,9 @@ async function main(): Promise<number> {
 
   const dbName = `switchboard_bench_${randomHex(6)}`;
   let dbCreated = false;
-  let api: ApiProcess | undefined;
+  let api: SwitchboardChild | undefined;
   const external = settings.external;
-  const redisUrl = external?.redisUrl ?? 'redis://127.0.0.1:6379';
+  const redisUrl = external?.redisUrl ?? SHARED_REDIS_URL;
   const prefix = external?.prefix ?? `{sbbench-${randomHex(6)}}`;
   const secret = external?.secret ?? randomHex(24);
   let baseUrl: string;
@@ -526,23 +312,27 @@ async function main(): Promise<number> {
       if (!settings.skipBuild) build();
       throwIfInterrupted();
       dbCreated = true; // set before CREATE, so a half-made database is dropped too
-      const databaseUrl = await createBenchDatabase(dbName);
+      const databaseUrl = await createBenchDatabase(dbName, { id: TENANT_ID, name: 'Benchmark tenant' });
       const port = await freePort();
       baseUrl = `http://127.0.0.1:${port}`;
-      api = startApi({
-        SERVICE_ROLE: 'api',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: prefix,
-        INTERNAL_SECRET: secret,
-        ADMIN_TOKEN: randomHex(24),
-        LOG_LEVEL: settings.logLevel,
+      api = startSwitchboard({
+        name: 'API',
+        logFile: API_LOG,
+        env: {
+          SERVICE_ROLE: 'api',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: prefix,
+          INTERNAL_SECRET: secret,
+          ADMIN_TOKEN: randomHex(24),
+          LOG_LEVEL: settings.logLevel,
+        },
       });
       apiPid = api.child.pid;
       say(`API: pid ${String(apiPid)} on ${baseUrl}, database ${dbName}, prefix ${prefix}, log ${API_LOG}`);
-      await waitForHealth(baseUrl, api.child);
+      await waitForHealth(baseUrl, api);
     }
     await warnIfNotReady(baseUrl);
     const idleRssMb = apiPid ? readProcStatusMb(apiPid, 'VmRSS') : null;
@@ -704,7 +494,7 @@ async function main(): Promise<number> {
     // Clean up, each step on its own so one failure does not skip the others.
     redis?.disconnect();
     if (api) {
-      await stopApi(api).catch((error: unknown) => say(`Cleanup: stopping the API failed: ${(error as Error).message}`));
+      await stopSwitchboard(api).catch((error: unknown) => say(`Cleanup: stopping the API failed: ${(error as Error).message}`));
     }
     if (!external) {
       await deletePrefix(redisUrl, prefix).catch((error: unknown) =>
