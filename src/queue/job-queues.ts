@@ -76,7 +76,12 @@ export class JobQueues {
     this.lastEnqueueKey = `${options.prefix}:switchboard:last-enqueue-at`;
     this.queues = new Map(
       QUEUE_NAMES.map((name) => {
-        const queue = new Queue(name, { connection: this.connection, prefix: options.prefix });
+        // skipVersionCheck: otherwise BullMQ's one-time initialisation sends INFO on this connection,
+        // under its command timeout; if that single INFO times out (a busy event loop or a slow Redis
+        // right after start-up), the queue's `client` promise stays rejected for the life of the
+        // process: every enqueue fails ("Command timed out", webhooks answer 503 forever) while the
+        // connection and /ready look healthy. Without INFO, initialisation only waits for "ready".
+        const queue = new Queue(name, { connection: this.connection, prefix: options.prefix, skipVersionCheck: true });
         // A Redis outage surfaces here too; the connection watcher already logged it once.
         queue.on('error', () => undefined);
         return [name, queue];
