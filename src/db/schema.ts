@@ -76,6 +76,8 @@ export interface MessagesTable {
   reply_claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
   reply_note: ColumnType<string | null, string | null | undefined, string | null>;
   outbox_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the webhook received it (null for messages we sent ourselves). */
+  received_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
 }
 

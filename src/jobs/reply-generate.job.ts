@@ -2,14 +2,16 @@
  * `reply_generate`: answers a conversation's pending customer messages with one reply, exactly once.
  *
  * 1. Re-enqueue sends of replies an earlier run committed but may not have enqueued (crash window).
- * 2. Claim the pending messages under this job's id — unless a newer pending message exists: then its
- *    own job, scheduled later, answers the whole burst (the debounce).
+ * 2. Claim the unanswered messages under this job's id — unless a newer pending message exists: then
+ *    its own job, scheduled later, answers the whole burst (the debounce). Claims of an earlier job
+ *    that has not committed are taken over; that job then commits nothing.
  * 3. Apply the reply policy; ask the AI (outside any transaction: it may take seconds).
  * 4. Commit the reply as one outbox row and mark the claimed messages answered, atomically; enqueue
  *    its send. A re-run after step 4 finds nothing to claim and only re-enqueues the (deduplicated) send.
  */
 import { AiPermanentError } from '../ai/reply-generator.js';
 import { DEFAULT_REPLY_TEMPLATE, DEFAULT_VOICE_NOTE_REPLY } from '../ai/index.js';
+import { errorMessage } from '../lib/errors.js';
 import type { ReplyGenerateJob } from '../queue/job-catalog.js';
 import { PermanentJobError } from '../queue/job-errors.js';
 import { sendJobId } from '../queue/job-ids.js';
@@ -69,6 +71,8 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
         await deps.replies.settle(claimedBy, 'failed', `AI provider refused: ${error.message}`);
         throw new PermanentJobError(`AI provider refused: ${error.message}`);
       }
+      // Out of attempts: say so on the messages too, instead of leaving them claimed forever.
+      if (job.attemptsMade + 1 >= job.maxAttempts) await deps.replies.settle(claimedBy, 'failed', `AI provider failed: ${errorMessage(error)}`);
       throw error;
     }
   }
@@ -88,6 +92,10 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
     replyToMessageId: lastMessage.id,
     claimedBy,
   });
+  if (!outbox) {
+    log.info({ tenantId, conversationId }, 'A later reply took these messages over; nothing to send');
+    return { outcome: 'taken_over' };
+  }
   await enqueueSend(deps, tenantId, outbox.id);
   log.info({ tenantId, conversationId, outboxId: outbox.id, answered: claim.messages.length, provider: deps.ai.name }, 'Reply committed');
   return { outcome: 'answered', outboxId: outbox.id, answered: claim.messages.length };

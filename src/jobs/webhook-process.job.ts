@@ -30,7 +30,7 @@ export const handle: JobHandler<WebhookProcessJob> = async (payload, { deps, log
     log.info({ tenantId }, 'Message carries no content; nothing to store');
     return { outcome: 'no_content' };
   }
-  const stored = await deps.messages.store(tenantId, message, { awaitsReply: mayNeedAnswer(message) });
+  const stored = await deps.messages.store(tenantId, message, { awaitsReply: mayNeedAnswer(message), receivedAt: new Date(payload.receivedAt) });
   log.info(
     { tenantId, waMessageId: message.waMessageId, kind: message.kind, isNew: stored.isNew },
     stored.isNew ? 'Message stored' : 'Message already stored',

@@ -4,6 +4,7 @@
  */
 import * as initial from './0001-initial.js';
 import * as replies from './0002-replies.js';
+import * as receivedAt from './0003-received-at.js';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'replies', up: replies.up },
+  { version: 3, name: 'received-at', up: receivedAt.up },
 ];

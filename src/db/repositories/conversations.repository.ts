@@ -94,6 +94,7 @@ export function createConversationsRepository(db: Database): ConversationsReposi
         .where('kind', 'not in', ['reaction', 'revoke', 'edit'])
         .where('deleted_at', 'is', null)
         .orderBy('sent_at', 'desc')
+        .orderBy(sql`received_at desc nulls first`)
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();

@@ -22,6 +22,8 @@ export interface StoreOutcome {
 export interface StoreOptions {
   /** Stores the message as waiting for a reply (the reply job decides later whether to answer). */
   awaitsReply: boolean;
+  /** When the webhook received it: orders messages that share a WhatsApp timestamp second. */
+  receivedAt?: Date;
 }
 
 export interface MessagesRepository {
@@ -88,6 +90,7 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
       sent_at: m.sentAt,
       status: m.status,
       reply_state: options.awaitsReply ? 'pending' : null,
+      received_at: options.receivedAt ?? null,
       // Our own send posted back by the gateway: link it to its outbox row, so it does not read as a
       // person typing on the business phone.
       outbox_id: m.fromMe

@@ -1,11 +1,13 @@
 /**
  * The reply bookkeeping that makes "answered exactly once" hold across retries, crashes and bursts.
  *
- * An inbound message that may be answered is stored `pending`. A reply job *claims* the pending
- * messages of its conversation under its own (deterministic) job id, so a second job running at the
- * same time cannot answer them too, and a re-run of the same job finds its own claims again. The
- * reply is committed as one outbox row, unique per (tenant, last inbound message), in the same
- * transaction that marks the claimed messages answered.
+ * An inbound message that may be answered is stored `pending`. A reply job *claims* the unanswered
+ * messages of its conversation under its own (deterministic) job id; a re-run of the same job finds
+ * its claims again. A later job takes over the claims of an earlier one that has not committed yet
+ * (its AI call is slow, or waiting for a retry), so the customer gets one reply to the whole burst;
+ * the earlier job then finds its claims gone when it tries to commit, and sends nothing. The reply
+ * is committed as one outbox row, unique per (tenant, last inbound message), in the same transaction
+ * that marks the claimed messages answered.
  */
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../database.js';
@@ -31,8 +33,12 @@ export interface RepliesRepository {
   claim(options: { conversationId: string; triggerMessageId: string; claimedBy: string }): Promise<ClaimResult>;
   /** Releases this job's claims as skipped or failed, with the reason, so they are never answered. */
   settle(claimedBy: string, state: 'skipped' | 'failed', note: string): Promise<number>;
-  /** Stores the reply as a pending outbox row and marks the claimed messages answered, atomically. */
-  commit(reply: NewReply): Promise<OutboxRow>;
+  /**
+   * Stores the reply as a pending outbox row and marks the claimed messages answered, atomically.
+   * Returns null when this job no longer holds any claim (a later job took them over): nothing is
+   * stored, nothing must be sent.
+   */
+  commit(reply: NewReply): Promise<OutboxRow | null>;
   /** Outbox rows of the conversation still waiting to be sent (a re-run re-enqueues their sends). */
   pendingOutbox(conversationId: string): Promise<OutboxRow[]>;
 }
@@ -68,13 +74,14 @@ export function createRepliesRepository(db: Database): RepliesRepository {
           .updateTable('messages')
           .set({ reply_state: 'claimed', reply_claimed_by: claimedBy })
           .where('conversation_id', '=', conversationId)
-          .where('reply_state', '=', 'pending')
+          .where('reply_state', 'in', ['pending', 'claimed'])
           .returningAll()
           .execute();
         return { kind: 'claimed', messages: claimed.sort((a, b) => Number(a.id) - Number(b.id)) };
       }),
 
     settle: async (claimedBy, state, note) => {
+      // Only this job's claims: a later job that took them over decides their fate.
       const result = await db
         .updateTable('messages')
         .set({ reply_state: state, reply_note: note })
@@ -87,6 +94,14 @@ export function createRepliesRepository(db: Database): RepliesRepository {
     commit: (reply) =>
       db.transaction().execute(async (trx) => {
         await lockConversation(trx, reply.conversationId);
+        const held = await trx
+          .selectFrom('messages')
+          .select('id')
+          .where('conversation_id', '=', reply.conversationId)
+          .where('reply_claimed_by', '=', reply.claimedBy)
+          .where('reply_state', '=', 'claimed')
+          .execute();
+        if (held.length === 0) return null;
         const inserted = await trx
           .insertInto('outbox')
           .values({
@@ -115,6 +130,7 @@ export function createRepliesRepository(db: Database): RepliesRepository {
         await trx
           .updateTable('messages')
           .set({ reply_state: 'answered', outbox_id: outbox.id })
+          .where('conversation_id', '=', reply.conversationId)
           .where('reply_claimed_by', '=', reply.claimedBy)
           .where('reply_state', '=', 'claimed')
           .execute();
