@@ -296,6 +296,32 @@ describe('effectively once', () => {
   });
 });
 
+describe('a slow AI', () => {
+  it('a message arriving while the first reply waits on the AI is answered in the same single reply', async () => {
+    const jid = '972500000321@s.whatsapp.net';
+    openai.holdRequests();
+    try {
+      await postOk(customerText({ id: 'SLOW-IN-1', remoteJid: jid, text: 'SLOW: are you open today?' }));
+      await waitFor(() => aiRequestsWith('SLOW: are you open').length === 1, { what: 'the first reply job asking the AI' });
+      await postOk(customerText({ id: 'SLOW-IN-2', remoteJid: jid, text: 'SLOW: and tomorrow?' }));
+      // The second job takes over the first one's claim and asks again, with both messages.
+      await waitFor(() => aiRequestsWith('SLOW: and tomorrow?').length === 1, { what: 'the second reply job asking the AI' });
+    } finally {
+      openai.releaseRequests();
+    }
+    const { outbox } = await waitForDelivered(jid);
+    const rows = await Promise.all(['SLOW-IN-1', 'SLOW-IN-2'].map((id) => waitForFinalReplyState(id)));
+    expect(rows.map((r) => [r.reply_state, r.outbox_id])).toEqual([
+      ['answered', outbox.id],
+      ['answered', outbox.id],
+    ]);
+    const first = await waitForJob('default', replyJobId(TENANT, rows[0]?.id ?? ''), 'completed');
+    expect(first.returnValue).toMatchObject({ outcome: 'taken_over' });
+    expect(sendsTo(jid)).toHaveLength(1);
+    expect(await outboxTo(jid)).toHaveLength(1);
+  });
+});
+
 describe('gateway and AI faults', () => {
   it('gateway 500 three times, then up → one reply delivered under one idempotency key', async () => {
     const jid = '972500000401@s.whatsapp.net';
