@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { isValidCron } from './lib/cron.js';
 import { QUEUE_NAMES, type QueueName } from './queue/queue-names.js';
 
 export const ROLES = ['api', 'worker', 'scheduler', 'all'] as const;
@@ -71,6 +72,13 @@ const EnvSchema = Type.Object({
   }),
   TENANT_CACHE_TTL_MS: Int(100, 5000, 'How long the API trusts its in-memory tenant list'),
   WEBHOOK_BODY_LIMIT: Int(1024, 5 * 1024 * 1024, 'Largest webhook body in bytes (413 above)'),
+  SCHEDULER_TZ: Type.String({ default: 'UTC', description: 'Time zone of the schedules (IANA name)' }),
+  SCHEDULE_REMINDERS_TICK: Str('Cron pattern of reminders_tick (default every minute: 0 * * * * *)'),
+  SCHEDULE_SESSIONS_SWEEP: Str('Cron pattern of sessions_sweep (default every 5 minutes: 0 */5 * * * *)'),
+  SCHEDULE_RECEIPTS_RECONCILE: Str('Cron pattern of receipts_reconcile (default every 5 minutes: 30 */5 * * * *)'),
+  SCHEDULE_RETENTION_CLEANUP: Str('Cron pattern of retention_cleanup (default daily at 03:00: 0 0 3 * * *)'),
+  RETENTION_DAYS: Int(1, 90, 'Messages, sent or failed outbox rows and finished job records older than this are deleted nightly'),
+  REMINDER_MAX_LATENESS_MINUTES: Int(1, 60, 'A reminder due longer ago than this (everything was down) is marked missed, not sent'),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
@@ -119,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   const parsed = candidate as Env;
 
+  checkSchedules(parsed, problems);
   const queues = parseQueueList(parsed.WORKER_QUEUES, problems);
   const concurrency = parseConcurrency(parsed.WORKER_CONCURRENCY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -148,6 +157,21 @@ export function requireDeployedSettings(config: Config): void {
     throw new ConfigError(
       missing.map((name) => `${name}: required when SERVICE_ROLE=${config.SERVICE_ROLE} (only role "all" has embedded defaults)`),
     );
+  }
+}
+
+function checkSchedules(env: Env, problems: string[]): void {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: env.SCHEDULER_TZ });
+  } catch {
+    problems.push(`SCHEDULER_TZ: "${env.SCHEDULER_TZ}" is not an IANA time zone`);
+    return;
+  }
+  const overrides = ['SCHEDULE_REMINDERS_TICK', 'SCHEDULE_SESSIONS_SWEEP', 'SCHEDULE_RECEIPTS_RECONCILE', 'SCHEDULE_RETENTION_CLEANUP'] as const;
+  for (const name of overrides) {
+    const pattern = env[name];
+    const problem = pattern === undefined ? undefined : isValidCron(pattern, env.SCHEDULER_TZ);
+    if (problem) problems.push(`${name}: "${pattern}" is not a cron pattern (${problem})`);
   }
 }
 

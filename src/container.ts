@@ -8,9 +8,11 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createConversationsRepository, type ConversationsRepository } from './db/repositories/conversations.repository.js';
+import { createMaintenanceRepository, type MaintenanceRepository } from './db/repositories/maintenance.repository.js';
 import { createMessagesRepository, type MessagesRepository } from './db/repositories/messages.repository.js';
 import { createOutboxRepository, type OutboxRepository } from './db/repositories/outbox.repository.js';
 import { createReceiptsRepository, type ReceiptsRepository } from './db/repositories/receipts.repository.js';
+import { createRemindersRepository, type RemindersRepository } from './db/repositories/reminders.repository.js';
 import { createRepliesRepository, type RepliesRepository } from './db/repositories/replies.repository.js';
 import { createTenantsRepository, type TenantsRepository } from './db/repositories/tenants.repository.js';
 import type { Logger } from './lib/logger.js';
@@ -19,6 +21,7 @@ import type { ReadinessProbe } from './lib/readiness.js';
 import { Releasers } from './lib/shutdown.js';
 import { JobQueues } from './queue/job-queues.js';
 import { DEFAULT_REDIS_URL } from './queue/redis-connections.js';
+import { ScheduleRegistry } from './queue/schedule-registry.js';
 import { createGatewayClient } from './whatsapp/gateway-client.js';
 import type { GatewayClient } from './whatsapp/gateway.types.js';
 
@@ -34,9 +37,12 @@ export interface Container {
   conversations: ConversationsRepository;
   replies: RepliesRepository;
   outbox: OutboxRepository;
+  reminders: RemindersRepository;
+  maintenance: MaintenanceRepository;
   ai: ReplyGenerator;
   /** null when GATEWAY_URL is not set. */
   gateway: GatewayClient | null;
+  scheduleRegistry: ScheduleRegistry;
   probes: ReadinessProbe[];
   /** Roles register their own releasers here (HTTP server, workers) so they are released first. */
   releasers: Releasers;
@@ -77,6 +83,8 @@ export async function createContainer(config: Config, log: Logger, options: { co
     conversations: createConversationsRepository(database.db),
     replies: createRepliesRepository(database.db),
     outbox: createOutboxRepository(database.db),
+    reminders: createRemindersRepository(database.db),
+    maintenance: createMaintenanceRepository(database.db),
     ai: createReplyGenerator({
       ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),
       ...(config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {}),
@@ -87,6 +95,7 @@ export async function createContainer(config: Config, log: Logger, options: { co
       config.GATEWAY_URL && config.GATEWAY_SECRET
         ? createGatewayClient({ baseUrl: config.GATEWAY_URL, secret: config.GATEWAY_SECRET, timeoutMs: config.GATEWAY_TIMEOUT_MS })
         : null,
+    scheduleRegistry: new ScheduleRegistry(queues.connection, config.QUEUE_PREFIX),
     probes,
     releasers,
   };

@@ -153,7 +153,8 @@ beforeAll(async () => {
       GATEWAY_SECRET,
       OPENAI_BASE_URL: openai.baseURL,
       OPENAI_API_KEY: 'test-key',
-      // Wide enough that three sequential posts land in one window even on a loaded machine.
+      // The window counts from when the worker stored a message: wide enough that a burst stored
+      // with some lag (a loaded 2-core CI machine) still lands in one window.
       REPLY_DEBOUNCE_MS: '1000',
       JOB_BACKOFF_MS: '50',
       // Bounded, but far above what the local fakes need: a timeout would add a retry to the counts.

@@ -99,6 +99,28 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: CreatedAt;
   sent_at: Timestamp | null;
+  /** The reminder this row sends (unique: one send per reminder, ever); null for replies. */
+  reminder_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/**
+ * pending → queued (its outbox row exists; the outbox tells sent or failed) | missed | cancelled.
+ * See migrations/0004-reminders.ts for why `queued` is the reminder's last own state.
+ */
+export type ReminderState = 'pending' | 'queued' | 'missed' | 'cancelled';
+
+export interface RemindersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  to_jid: string;
+  text: string;
+  due_at: Timestamp;
+  state: ColumnType<ReminderState, ReminderState | undefined, ReminderState>;
+  outbox_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Why a reminder was not sent (missed), for the operator. */
+  note: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface MessageReceiptsTable {
@@ -136,6 +158,7 @@ export interface DB {
   message_receipts: MessageReceiptsTable;
   pending_receipts: PendingReceiptsTable;
   outbox: OutboxTable;
+  reminders: RemindersTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -146,3 +169,4 @@ export type Message = Selectable<MessagesTable>;
 export type Conversation = Selectable<ConversationsTable>;
 export type Contact = Selectable<ContactsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type Reminder = Selectable<RemindersTable>;

@@ -6,15 +6,19 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
 import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
+import type { RemindersRepository } from '../db/repositories/reminders.repository.js';
 import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ReadinessProbe } from '../lib/readiness.js';
 import type { JobQueues } from '../queue/job-queues.js';
+import type { ScheduleRegistry } from '../queue/schedule-registry.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { conversationsRoutes } from './routes/conversations.route.js';
+import { schedulerRoutes } from './routes/scheduler.route.js';
 import { healthRoutes } from './routes/health.route.js';
+import { remindersRoutes } from './routes/reminders.route.js';
 import { tenantsRoutes } from './routes/tenants.route.js';
 import { webhookRoutes } from './routes/webhook.route.js';
 import type { TenantCache } from './tenant-cache.js';
@@ -25,6 +29,8 @@ export interface AppDeps {
   queues: JobQueues;
   tenants: TenantsRepository;
   conversations: ConversationsRepository;
+  reminders: RemindersRepository;
+  scheduleRegistry: ScheduleRegistry;
   tenantCache: TenantCache;
   metrics: Metrics;
   probes: ReadinessProbe[];
@@ -54,6 +60,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     admin.addHook('onRequest', createAdminGuard(deps.config.ADMIN_TOKEN));
     await admin.register(tenantsRoutes, { tenants: deps.tenants, tenantCache: deps.tenantCache });
     await admin.register(conversationsRoutes, { tenants: deps.tenants, conversations: deps.conversations });
+    await admin.register(remindersRoutes, {
+      tenants: deps.tenants,
+      reminders: deps.reminders,
+      maxLatenessMinutes: deps.config.REMINDER_MAX_LATENESS_MINUTES,
+    });
+    await admin.register(schedulerRoutes, { scheduleRegistry: deps.scheduleRegistry });
   });
   return app;
 }

@@ -14,4 +14,8 @@ export const JOB_HANDLERS: HandlerLoaders = {
   reply_generate: async () => (await import('./reply-generate.job.js')).handle,
   send_message: async () => (await import('./send-message.job.js')).handle,
   conversation_summarize: async () => (await import('./conversation-summarize.job.js')).handle,
+  reminders_tick: async () => (await import('./reminders-tick.job.js')).handle,
+  sessions_sweep: async () => (await import('./sessions-sweep.job.js')).handle,
+  receipts_reconcile: async () => (await import('./receipts-reconcile.job.js')).handle,
+  retention_cleanup: async () => (await import('./retention-cleanup.job.js')).handle,
 };

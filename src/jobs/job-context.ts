@@ -1,15 +1,17 @@
 import type { ReplyGenerator } from '../ai/reply-generator.js';
 import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
+import type { MaintenanceRepository } from '../db/repositories/maintenance.repository.js';
 import type { MessagesRepository } from '../db/repositories/messages.repository.js';
 import type { OutboxRepository } from '../db/repositories/outbox.repository.js';
 import type { ReceiptsRepository } from '../db/repositories/receipts.repository.js';
+import type { RemindersRepository } from '../db/repositories/reminders.repository.js';
 import type { RepliesRepository } from '../db/repositories/replies.repository.js';
 import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
 import type { Logger } from '../lib/logger.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { QueueJob } from '../queue/job-workers.js';
 import type { GatewayClient } from '../whatsapp/gateway.types.js';
-import type { ReplySettings } from './reply-policy.js';
+import type { JobSettings } from './reply-policy.js';
 
 /** What every job handler may use. Handlers take only what they need from it. */
 export interface JobDeps {
@@ -19,12 +21,15 @@ export interface JobDeps {
   conversations: ConversationsRepository;
   replies: RepliesRepository;
   outbox: OutboxRepository;
-  /** Jobs enqueue follow-up jobs through the same one door as the API. */
-  queues: Pick<JobQueues, 'enqueue'>;
+  reminders: RemindersRepository;
+  /** The periodic jobs' cross-tenant housekeeping queries. */
+  maintenance: MaintenanceRepository;
+  /** Jobs enqueue follow-up jobs through the same one door as the API; retention also cleans job records. */
+  queues: Pick<JobQueues, 'enqueue' | 'enqueueBatch' | 'cleanFinished'>;
   ai: ReplyGenerator;
   /** null when GATEWAY_URL is not set: sends then fail visibly instead of retrying forever. */
   gateway: GatewayClient | null;
-  settings: ReplySettings;
+  settings: JobSettings;
 }
 
 export interface JobContext {

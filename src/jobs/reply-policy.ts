@@ -4,12 +4,15 @@
  */
 import type { Conversation, Message, Tenant } from '../db/schema.js';
 
-export interface ReplySettings {
+/** The tunables jobs read (from config); one object so handlers take what they need from it. */
+export interface JobSettings {
   debounceMs: number;
   maxAgeMinutes: number;
   takeoverMinutes: number;
   historyMessages: number;
   summaryIdleMs: number;
+  retentionDays: number;
+  reminderMaxLatenessMinutes: number;
 }
 
 export type ReplyDecision =
@@ -26,7 +29,7 @@ export function decideReply(options: {
   messages: ReadonlyArray<Pick<Message, 'kind' | 'sent_at'>>;
   lastHumanMessageAt: Date | null;
   now: Date;
-  settings: Pick<ReplySettings, 'maxAgeMinutes' | 'takeoverMinutes'>;
+  settings: Pick<JobSettings, 'maxAgeMinutes' | 'takeoverMinutes'>;
 }): ReplyDecision {
   const { tenant, conversation, messages, now, settings } = options;
   const isAiOn = conversation.ai_enabled ?? tenant.ai_enabled;

@@ -57,6 +57,13 @@ export const ConversationSummarizePayload = Type.Object({
   triggerMessageId: Id,
 });
 
+/** One tick of a periodic schedule: the tick's own time makes its job id, so it runs once. */
+export const ScheduledTickPayload = Type.Object({
+  schedule: Type.String({ minLength: 1 }),
+  /** The tick's due time, epoch milliseconds. */
+  tickAt: Type.Integer({ minimum: 0 }),
+});
+
 export interface JobSpec<S extends TSchema = TSchema> {
   queue: QueueName;
   payload: S;
@@ -75,6 +82,11 @@ export const JOB_CATALOG = {
   reply_generate: { queue: 'default', payload: ReplyGeneratePayload, keepCompletedForDedupeWindow: false },
   send_message: { queue: 'high', payload: SendMessagePayload, keepCompletedForDedupeWindow: true },
   conversation_summarize: { queue: 'low', payload: ConversationSummarizePayload, keepCompletedForDedupeWindow: false },
+  // Periodic work, enqueued by the scheduler role once per tick.
+  reminders_tick: { queue: 'default', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
+  sessions_sweep: { queue: 'low', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
+  receipts_reconcile: { queue: 'receipts_sync', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
+  retention_cleanup: { queue: 'maintenance', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
 } as const satisfies Record<string, JobSpec>;
 
 export type JobName = keyof typeof JOB_CATALOG;
@@ -84,6 +96,7 @@ export type ReceiptApplyJob = JobPayloads['receipt_apply'];
 export type ReplyGenerateJob = JobPayloads['reply_generate'];
 export type SendMessageJob = JobPayloads['send_message'];
 export type ConversationSummarizeJob = JobPayloads['conversation_summarize'];
+export type ScheduledTickJob = Static<typeof ScheduledTickPayload>;
 
 export const JOB_NAMES = Object.keys(JOB_CATALOG) as JobName[];
 

@@ -31,6 +31,8 @@ export interface EnqueueItem<N extends JobName = JobName> {
   jobId: string;
   /** Run no earlier than this many milliseconds from now (debounces, idle timers). */
   delayMs?: number;
+  /** Keep the completed job (its id, the dedupe marker) this long instead of the catalogue's default. */
+  keepCompletedSeconds?: number;
 }
 
 export interface EnqueueResult {
@@ -115,7 +117,7 @@ export class JobQueues {
     return queue;
   }
 
-  jobOptions(name: JobName, jobId: string, delayMs?: number): JobsOptions {
+  jobOptions(name: JobName, jobId: string, delayMs?: number, keepCompletedSeconds?: number): JobsOptions {
     const spec = JOB_CATALOG[name];
     return {
       jobId,
@@ -125,6 +127,7 @@ export class JobQueues {
       removeOnComplete: spec.keepCompletedForDedupeWindow ? { age: this.options.dedupeWindowSeconds } : { age: 3600, count: 10_000 },
       // Failed jobs stay until an operator retries or removes them (DESIGN.md rule 5).
       removeOnFail: false,
+      ...(keepCompletedSeconds ? { removeOnComplete: { age: keepCompletedSeconds } } : {}),
     };
   }
 
@@ -147,7 +150,7 @@ export class JobQueues {
     for (const item of items) {
       const queue = this.queue(JOB_CATALOG[item.name].queue);
       multi.runCommand('exists', [queue.toKey(item.jobId)]);
-      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId, item.delayMs), item.jobId);
+      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId, item.delayMs, item.keepCompletedSeconds), item.jobId);
       // addJob only queues the script call on the transaction; the transaction's exec() carries the result.
       adds.push(job.addJob(multi));
     }
@@ -179,6 +182,45 @@ export class JobQueues {
     } catch (error) {
       return { isReady: false, reason: `Redis unreachable: ${(error as Error).message}` };
     }
+  }
+
+  /** Removes the waiting and delayed jobs of `queue` whose id starts with `idPrefix`; returns how many. */
+  async removeWaitingJobs(name: QueueName, idPrefix: string): Promise<number> {
+    const jobs = await this.queue(name).getJobs(['waiting', 'delayed', 'prioritized', 'paused']);
+    let removed = 0;
+    for (const job of jobs) {
+      if (job.id?.startsWith(idPrefix)) {
+        await job.remove();
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Removes completed and failed job records that finished more than `olderThanMs` ago, in every queue.
+   * Failed jobs normally stay until an operator retries or removes them (DESIGN.md rule 5); the
+   * retention horizon (RETENTION_DAYS) is how long an operator has to act. A job id is also the
+   * dedupe marker of its event, so nothing younger than the dedupe window goes, whatever `olderThanMs`.
+   */
+  async cleanFinished(olderThanMs: number): Promise<Record<QueueName, { completed: number; failed: number }>> {
+    const graceMs = Math.max(olderThanMs, this.options.dedupeWindowSeconds * 1000);
+    // Small batches: each is one Lua script, and Redis serves nothing else while it runs.
+    const batch = 1000;
+    const cleanAll = async (queue: Queue, type: 'completed' | 'failed'): Promise<number> => {
+      let removed = 0;
+      for (;;) {
+        const ids = await queue.clean(graceMs, batch, type);
+        removed += ids.length;
+        if (ids.length < batch) return removed;
+      }
+    };
+    const counts = {} as Record<QueueName, { completed: number; failed: number }>;
+    for (const name of QUEUE_NAMES) {
+      const queue = this.queue(name);
+      counts[name] = { completed: await cleanAll(queue, 'completed'), failed: await cleanAll(queue, 'failed') };
+    }
+    return counts;
   }
 
   async getJobCounts(name: QueueName): Promise<Record<string, number>> {

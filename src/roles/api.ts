@@ -12,6 +12,8 @@ export const start: StartRole = async (c) => {
     queues: c.queues,
     tenants: c.tenants,
     conversations: c.conversations,
+    reminders: c.reminders,
+    scheduleRegistry: c.scheduleRegistry,
     tenantCache,
     metrics: c.metrics,
     probes: c.probes,

@@ -5,6 +5,7 @@
 import * as initial from './0001-initial.js';
 import * as replies from './0002-replies.js';
 import * as receivedAt from './0003-received-at.js';
+import * as reminders from './0004-reminders.js';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'replies', up: replies.up },
   { version: 3, name: 'received-at', up: receivedAt.up },
+  { version: 4, name: 'reminders', up: reminders.up },
 ];

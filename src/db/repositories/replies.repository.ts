@@ -27,8 +27,9 @@ export interface NewReply {
 
 export interface RepliesRepository {
   /**
-   * Claims the conversation's pending messages for `claimedBy`, unless a newer pending message exists
-   * whose own job will answer them all (the debounce), or returns the claims this job already holds.
+   * Claims the conversation's unanswered messages for `claimedBy`, unless a newer unanswered message
+   * exists whose own job will answer them all (the debounce), or returns the claims this job already
+   * holds.
    */
   claim(options: { conversationId: string; triggerMessageId: string; claimedBy: string }): Promise<ClaimResult>;
   /** Releases this job's claims as skipped or failed, with the reason, so they are never answered. */
@@ -61,11 +62,14 @@ export function createRepliesRepository(db: Database): RepliesRepository {
           .orderBy('id')
           .execute();
         if (mine.length > 0) return { kind: 'claimed', messages: mine };
+        // A newer unanswered message (pending, or already claimed by its own job) means a later job
+        // answers the whole burst. Only the job of the newest message goes on, and may take over
+        // older jobs' claims; an older job never takes a newer one's.
         const newer = await trx
           .selectFrom('messages')
           .select('id')
           .where('conversation_id', '=', conversationId)
-          .where('reply_state', '=', 'pending')
+          .where('reply_state', 'in', ['pending', 'claimed'])
           .where('id', '>', triggerMessageId)
           .limit(1)
           .executeTakeFirst();
