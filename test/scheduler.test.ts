@@ -8,6 +8,7 @@ import { previousTick } from '../src/lib/cron.js';
 import { TEST_ADMIN_TOKEN, TEST_SECRET } from './support/config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { FakeGateway } from './support/fake-gateway.js';
 import { freePort } from './support/private-redis.js';
 import { SwitchboardProcess } from './support/processes.js';
 import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
@@ -38,9 +39,9 @@ async function startHarnessFor(testPrefix: string): Promise<void> {
   harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix });
 }
 
-async function spawnScheduler(env: Record<string, string> = {}): Promise<SwitchboardProcess> {
+async function spawnRole(role: 'scheduler' | 'worker', env: Record<string, string> = {}): Promise<SwitchboardProcess> {
   const proc = SwitchboardProcess.spawn({
-    SERVICE_ROLE: 'scheduler',
+    SERVICE_ROLE: role,
     PORT: String(await freePort()),
     HOST: '127.0.0.1',
     REDIS_URL: SHARED_REDIS_URL,
@@ -52,9 +53,11 @@ async function spawnScheduler(env: Record<string, string> = {}): Promise<Switchb
     ...env,
   });
   running.push(proc);
-  await proc.waitForLog('Scheduler started');
+  await proc.waitForLog(role === 'scheduler' ? 'Scheduler started' : 'Worker consuming');
   return proc;
 }
+
+const spawnScheduler = (env: Record<string, string> = {}) => spawnRole('scheduler', env);
 
 /** Tick times (ms) of every `reminders_tick` job in Redis, from the job ids. */
 async function reminderTicks(): Promise<number[]> {
@@ -75,7 +78,7 @@ describe('several schedulers', () => {
     await startHarnessFor(uniquePrefix());
     const schedulers = await Promise.all([spawnScheduler(), spawnScheduler(), spawnScheduler()]);
     const started = Date.now();
-    await waitFor(async () => (await reminderTicks()).filter((t) => t > started).length >= 6, { timeoutMs: 20_000, what: 'six ticks' });
+    await waitFor(async () => (await reminderTicks()).filter((t) => t > started).length >= 10, { timeoutMs: 30_000, what: 'ten seconds of ticks' });
 
     const ticks = await reminderTicks();
     expect(new Set(ticks).size).toBe(ticks.length);
@@ -144,5 +147,39 @@ describe('start-up', () => {
     const jobs = await harness.container.queues.queue('maintenance').getJobs(['waiting']);
     expect(jobs.map((j) => j.id)).toEqual([`tick|retention_cleanup|${due}`]);
     expect(scheduledLines([first, second], 'retention_cleanup')).toEqual([due]);
+  });
+});
+
+describe('reminders end to end', () => {
+  it('100 reminders due now, three schedulers, two workers → exactly 100 sends, one per reminder', async () => {
+    await startHarnessFor(uniquePrefix());
+    const gatewaySecret = 'scheduler-test-gateway-secret';
+    const gateway = await FakeGateway.start({ secret: gatewaySecret });
+    try {
+      await db.query("insert into tenants (id, name) values ('acme', 'Acme') on conflict do nothing");
+      await db.query(
+        `insert into reminders (tenant_id, to_jid, text, due_at)
+         select 'acme', '9725000' || lpad(i::text, 5, '0') || '@s.whatsapp.net', 'Your appointment is tomorrow at 10:00 (#' || i || ')', now()
+           from generate_series(1, 100) as i`,
+      );
+      const workerEnv = { GATEWAY_URL: gateway.url, GATEWAY_SECRET: gatewaySecret, WORKER_QUEUES: 'default,high', JOB_BACKOFF_MS: '50' };
+      await Promise.all([spawnScheduler(), spawnScheduler(), spawnScheduler(), spawnRole('worker', workerEnv), spawnRole('worker', workerEnv)]);
+
+      await gateway.waitForSends(100, 30_000);
+      // Let several more ticks run through both workers before counting: none may send again.
+      const countedAt = Date.now();
+      await waitFor(async () => {
+        const ticks = await harness.container.queues.queue('default').getJobs(['completed']);
+        return ticks.filter((j) => j.id?.startsWith('tick|reminders_tick|') && Number(j.id.split('|')[2]) > countedAt + 2000).length > 0;
+      }, { timeoutMs: 15_000, what: 'more ticks after the sends' });
+      expect(gateway.sends).toHaveLength(100);
+      expect(gateway.distinctIdempotencyKeys()).toHaveLength(100);
+      expect(new Set(gateway.sends.map((s) => s.body.to)).size).toBe(100);
+      const states = await db.query<{ state: string; n: string }>('select state, count(*) as n from reminders group by state');
+      expect(states).toEqual([{ state: 'queued', n: '100' }]);
+      gateway.assertNoUnexpected();
+    } finally {
+      await gateway.close();
+    }
   });
 });
