@@ -16,6 +16,7 @@ import type { ScheduleRegistry } from '../queue/schedule-registry.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { conversationsRoutes } from './routes/conversations.route.js';
+import { jobsRoutes } from './routes/jobs.route.js';
 import { schedulerRoutes } from './routes/scheduler.route.js';
 import { healthRoutes } from './routes/health.route.js';
 import { remindersRoutes } from './routes/reminders.route.js';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxLatenessMinutes: deps.config.REMINDER_MAX_LATENESS_MINUTES,
     });
     await admin.register(schedulerRoutes, { scheduleRegistry: deps.scheduleRegistry });
+    await admin.register(jobsRoutes, { queues: deps.queues });
   });
   return app;
 }

@@ -53,12 +53,51 @@ export interface JobSnapshot {
   queue: QueueName;
   state: JobState;
   data: unknown;
+  progress: unknown;
   attemptsMade: number;
   failedReason: string | null;
   returnValue: unknown;
   timestamp: number;
   processedOn: number | null;
   finishedOn: number | null;
+}
+
+export interface QueueOverview {
+  name: QueueName;
+  counts: Record<string, number>;
+  isPaused: boolean;
+  /** How long the oldest waiting job has waited; null when none waits. */
+  oldestWaitingAgeMs: number | null;
+}
+
+interface JobLike {
+  id?: string | undefined;
+  name: string;
+  data: unknown;
+  progress: unknown;
+  attemptsMade: number;
+  failedReason?: string;
+  returnvalue?: unknown;
+  timestamp: number;
+  processedOn?: number;
+  finishedOn?: number;
+}
+
+function snapshotOf(queue: QueueName, job: JobLike, state: JobState): JobSnapshot {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    queue,
+    state,
+    data: job.data,
+    progress: job.progress,
+    attemptsMade: job.attemptsMade,
+    failedReason: job.failedReason ?? null,
+    returnValue: job.returnvalue ?? null,
+    timestamp: job.timestamp,
+    processedOn: job.processedOn ?? null,
+    finishedOn: job.finishedOn ?? null,
+  };
 }
 
 export class EnqueueError extends Error {
@@ -223,6 +262,42 @@ export class JobQueues {
     return counts;
   }
 
+  /** Counts per state and the age of the oldest waiting job, for every queue. */
+  async overview(now = Date.now()): Promise<QueueOverview[]> {
+    return Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const queue = this.queue(name);
+        const [counts, oldest, isPaused] = await Promise.all([
+          this.getJobCounts(name),
+          queue.getJobs(['wait'], 0, 0, true),
+          queue.isPaused(),
+        ]);
+        const oldestTimestamp = oldest[0]?.timestamp;
+        return { name, counts, isPaused, oldestWaitingAgeMs: oldestTimestamp === undefined ? null : Math.max(0, now - oldestTimestamp) };
+      }),
+    );
+  }
+
+  /** Failed jobs of a queue, newest first. */
+  async listFailed(name: QueueName, offset: number, limit: number): Promise<{ items: JobSnapshot[]; total: number }> {
+    const queue = this.queue(name);
+    const [jobs, total] = await Promise.all([queue.getJobs(['failed'], offset, offset + limit - 1, false), queue.getJobCountByTypes('failed')]);
+    const items = jobs.filter((job) => job.id).map((job) => snapshotOf(name, job, 'failed'));
+    return { items, total };
+  }
+
+  /** Moves a failed job back to waiting; 'not_found' or 'not_failed' otherwise. */
+  async retryFailed(name: QueueName, id: string): Promise<'retried' | 'not_found' | 'not_failed'> {
+    const queue = this.queue(name);
+    const state = await queue.getJobState(id);
+    if (state === 'unknown') return 'not_found';
+    if (state !== 'failed') return 'not_failed';
+    const job = await queue.getJob(id);
+    if (!job) return 'not_found';
+    await job.retry('failed');
+    return 'retried';
+  }
+
   async getJobCounts(name: QueueName): Promise<Record<string, number>> {
     return this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'paused');
   }
@@ -235,19 +310,7 @@ export class JobQueues {
     const state = (await queue.getJobState(id)) as JobState;
     const job = await queue.getJob(id);
     if (!job?.id) return null;
-    return {
-      id: job.id,
-      name: job.name,
-      queue: name,
-      state,
-      data: job.data,
-      attemptsMade: job.attemptsMade,
-      failedReason: job.failedReason ?? null,
-      returnValue: job.returnvalue ?? null,
-      timestamp: job.timestamp,
-      processedOn: job.processedOn ?? null,
-      finishedOn: job.finishedOn ?? null,
-    };
+    return snapshotOf(name, job, state);
   }
 
   async close(): Promise<void> {
