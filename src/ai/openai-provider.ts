@@ -1,5 +1,5 @@
 /**
- * The `openai` provider: any OpenAI-compatible Chat Completions server, through the official package.
+ * The `openai` provider: every OpenAI-compatible Chat Completions server, through the official package.
  *
  * The model's answer is a boundary like a webhook body: it is validated with a schema before use, and
  * every failure leaves here as `AiPermanentError` (retrying cannot help) or `AiRetryableError` (the job
