@@ -79,6 +79,7 @@ const EnvSchema = Type.Object({
   SCHEDULE_RETENTION_CLEANUP: Str('Cron pattern of retention_cleanup (default daily at 03:00: 0 0 3 * * *)'),
   RETENTION_DAYS: Int(1, 90, 'Messages, sent or failed outbox rows and finished job records older than this are deleted nightly'),
   REMINDER_MAX_LATENESS_MINUTES: Int(1, 60, 'A reminder due longer ago than this (everything was down) is marked missed, not sent'),
+  BROADCAST_RATE_PER_MINUTE: Int(1, 20, "Broadcast sends per minute per tenant, across all workers (a tenant's broadcastRatePerMinute overrides it)"),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },

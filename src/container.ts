@@ -7,6 +7,7 @@ import type { ReplyGenerator } from './ai/reply-generator.js';
 import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { createBroadcastsRepository, type BroadcastsRepository } from './db/repositories/broadcasts.repository.js';
 import { createConversationsRepository, type ConversationsRepository } from './db/repositories/conversations.repository.js';
 import { createMaintenanceRepository, type MaintenanceRepository } from './db/repositories/maintenance.repository.js';
 import { createMessagesRepository, type MessagesRepository } from './db/repositories/messages.repository.js';
@@ -20,6 +21,7 @@ import { createMetrics, type Metrics } from './lib/metrics.js';
 import type { ReadinessProbe } from './lib/readiness.js';
 import { Releasers } from './lib/shutdown.js';
 import { JobQueues } from './queue/job-queues.js';
+import { RateLimiter } from './queue/rate-limiter.js';
 import { DEFAULT_REDIS_URL } from './queue/redis-connections.js';
 import { ScheduleRegistry } from './queue/schedule-registry.js';
 import { createGatewayClient } from './whatsapp/gateway-client.js';
@@ -38,6 +40,9 @@ export interface Container {
   replies: RepliesRepository;
   outbox: OutboxRepository;
   reminders: RemindersRepository;
+  broadcasts: BroadcastsRepository;
+  /** Per-tenant broadcast send rate across all workers (on the producer connection). */
+  rateLimiter: RateLimiter;
   maintenance: MaintenanceRepository;
   ai: ReplyGenerator;
   /** null when GATEWAY_URL is not set. */
@@ -84,6 +89,8 @@ export async function createContainer(config: Config, log: Logger, options: { co
     replies: createRepliesRepository(database.db),
     outbox: createOutboxRepository(database.db),
     reminders: createRemindersRepository(database.db),
+    broadcasts: createBroadcastsRepository(database.db),
+    rateLimiter: new RateLimiter(queues.connection, config.QUEUE_PREFIX),
     maintenance: createMaintenanceRepository(database.db),
     ai: createReplyGenerator({
       ...(config.OPENAI_API_KEY ? { apiKey: config.OPENAI_API_KEY } : {}),

@@ -16,6 +16,8 @@ export interface TenantsTable {
   reply_template: ColumnType<string | null, string | null | undefined, string | null>;
   voice_note_reply: ColumnType<string | null, string | null | undefined, string | null>;
   groups_enabled: Generated<boolean>;
+  /** Broadcast sends per minute; null: BROADCAST_RATE_PER_MINUTE. */
+  broadcast_rate_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -101,6 +103,8 @@ export interface OutboxTable {
   sent_at: Timestamp | null;
   /** The reminder this row sends (unique: one send per reminder, ever); null for replies. */
   reminder_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The broadcast recipient this row sends (unique: one send per recipient, ever). */
+  broadcast_recipient_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**
@@ -121,6 +125,35 @@ export interface RemindersTable {
   note: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** See migrations/0005-broadcasts.ts. */
+export type BroadcastState = 'pending' | 'running' | 'paused' | 'completed' | 'cancelled';
+export type BroadcastRecipientState = 'pending' | 'sent' | 'failed' | 'skipped';
+
+export interface BroadcastsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  name: string;
+  text: string;
+  state: ColumnType<BroadcastState, BroadcastState | undefined, BroadcastState>;
+  total: number;
+  duplicates_removed: ColumnType<number, number | undefined, number>;
+  rate_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
+  created_at: CreatedAt;
+  started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  finished_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface BroadcastRecipientsTable {
+  id: Generated<string>;
+  broadcast_id: string;
+  tenant_id: string;
+  to_jid: string;
+  state: ColumnType<BroadcastRecipientState, BroadcastRecipientState | undefined, BroadcastRecipientState>;
+  outbox_id: ColumnType<string | null, string | null | undefined, string | null>;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MessageReceiptsTable {
@@ -159,6 +192,8 @@ export interface DB {
   pending_receipts: PendingReceiptsTable;
   outbox: OutboxTable;
   reminders: RemindersTable;
+  broadcasts: BroadcastsTable;
+  broadcast_recipients: BroadcastRecipientsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -170,3 +205,5 @@ export type Conversation = Selectable<ConversationsTable>;
 export type Contact = Selectable<ContactsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type Reminder = Selectable<RemindersTable>;
+export type Broadcast = Selectable<BroadcastsTable>;
+export type BroadcastRecipient = Selectable<BroadcastRecipientsTable>;

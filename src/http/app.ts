@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
+import type { BroadcastsRepository } from '../db/repositories/broadcasts.repository.js';
 import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
 import type { RemindersRepository } from '../db/repositories/reminders.repository.js';
 import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
@@ -15,6 +16,7 @@ import type { JobQueues } from '../queue/job-queues.js';
 import type { ScheduleRegistry } from '../queue/schedule-registry.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
+import { broadcastsRoutes } from './routes/broadcasts.route.js';
 import { conversationsRoutes } from './routes/conversations.route.js';
 import { jobsRoutes } from './routes/jobs.route.js';
 import { schedulerRoutes } from './routes/scheduler.route.js';
@@ -31,6 +33,7 @@ export interface AppDeps {
   tenants: TenantsRepository;
   conversations: ConversationsRepository;
   reminders: RemindersRepository;
+  broadcasts: BroadcastsRepository;
   scheduleRegistry: ScheduleRegistry;
   tenantCache: TenantCache;
   metrics: Metrics;
@@ -66,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reminders: deps.reminders,
       maxLatenessMinutes: deps.config.REMINDER_MAX_LATENESS_MINUTES,
     });
+    await admin.register(broadcastsRoutes, { tenants: deps.tenants, broadcasts: deps.broadcasts, queues: deps.queues, log: deps.log });
     await admin.register(schedulerRoutes, { scheduleRegistry: deps.scheduleRegistry });
     await admin.register(jobsRoutes, { queues: deps.queues });
   });

@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import { JOB_CATALOG, JOB_NAMES, isJobName, type JobName } from '../queue/job-catalog.js';
 import { PermanentJobError } from '../queue/job-errors.js';
-import type { JobProcessor } from '../queue/job-workers.js';
+import { isPostponed, type JobProcessor } from '../queue/job-workers.js';
 import type { JobDeps, JobHandler } from './job-context.js';
 import { JOB_HANDLERS } from './handlers.js';
 
@@ -51,6 +51,12 @@ export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): 
       jobLog.info({ durationMs: Math.round(seconds * 1000) }, 'Job finished');
       return result;
     } catch (error) {
+      if (isPostponed(error)) {
+        // Delayed on purpose (rate limit, paused broadcast): not an attempt, not a failure.
+        metrics.jobs.inc({ queue: job.queue, name: job.name, outcome: 'postponed' });
+        jobLog.debug({ reason: errorMessage(error) }, 'Job postponed');
+        throw error;
+      }
       const isFinal = error instanceof PermanentJobError || attempt >= job.maxAttempts;
       metrics.jobs.inc({ queue: job.queue, name: job.name, outcome: isFinal ? 'failed' : 'retried' });
       jobLog.warn(

@@ -1,4 +1,5 @@
 import type { ReplyGenerator } from '../ai/reply-generator.js';
+import type { BroadcastsRepository } from '../db/repositories/broadcasts.repository.js';
 import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
 import type { MaintenanceRepository } from '../db/repositories/maintenance.repository.js';
 import type { MessagesRepository } from '../db/repositories/messages.repository.js';
@@ -10,6 +11,7 @@ import type { TenantsRepository } from '../db/repositories/tenants.repository.js
 import type { Logger } from '../lib/logger.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { QueueJob } from '../queue/job-workers.js';
+import type { RateLimiter } from '../queue/rate-limiter.js';
 import type { GatewayClient } from '../whatsapp/gateway.types.js';
 import type { JobSettings } from './reply-policy.js';
 
@@ -22,6 +24,9 @@ export interface JobDeps {
   replies: RepliesRepository;
   outbox: OutboxRepository;
   reminders: RemindersRepository;
+  broadcasts: BroadcastsRepository;
+  /** Per-tenant broadcast send rate, shared by every worker (in Redis). */
+  rateLimiter: Pick<RateLimiter, 'take'>;
   /** The periodic jobs' cross-tenant housekeeping queries. */
   maintenance: MaintenanceRepository;
   /** Jobs enqueue follow-up jobs through the same one door as the API; retention also cleans job records. */

@@ -13,6 +13,8 @@ export interface JobSettings {
   summaryIdleMs: number;
   retentionDays: number;
   reminderMaxLatenessMinutes: number;
+  /** BROADCAST_RATE_PER_MINUTE: a tenant's broadcast sends per minute unless it overrides it. */
+  broadcastRatePerMinute: number;
 }
 
 export type ReplyDecision =

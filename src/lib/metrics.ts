@@ -38,7 +38,7 @@ export function createMetrics(options: { collectDefaults: boolean }): Metrics {
     }),
     jobs: new Counter({
       name: 'switchboard_jobs_total',
-      help: 'Jobs processed by queue, job name and outcome (completed, retried, failed)',
+      help: 'Jobs processed by queue, job name and outcome (completed, retried, failed, postponed)',
       labelNames: ['queue', 'name', 'outcome'],
       registers: [registry],
     }),

@@ -57,6 +57,18 @@ export const ConversationSummarizePayload = Type.Object({
   triggerMessageId: Id,
 });
 
+export const BroadcastFanoutPayload = Type.Object({
+  tenantId: Type.String({ minLength: 1 }),
+  broadcastId: Id,
+});
+
+export const BroadcastSendPayload = Type.Object({
+  tenantId: Type.String({ minLength: 1 }),
+  broadcastId: Id,
+  /** The recipient row to send to; it becomes at most one outbox row. */
+  recipientId: Id,
+});
+
 /** One tick of a periodic schedule: the tick's own time makes its job id, so it runs once. */
 export const ScheduledTickPayload = Type.Object({
   schedule: Type.String({ minLength: 1 }),
@@ -82,6 +94,9 @@ export const JOB_CATALOG = {
   reply_generate: { queue: 'default', payload: ReplyGeneratePayload, keepCompletedForDedupeWindow: false },
   send_message: { queue: 'high', payload: SendMessagePayload, keepCompletedForDedupeWindow: true },
   conversation_summarize: { queue: 'low', payload: ConversationSummarizePayload, keepCompletedForDedupeWindow: false },
+  // Broadcasts: one fan-out job per broadcast enqueues one send job per recipient.
+  broadcast_fanout: { queue: 'broadcasts', payload: BroadcastFanoutPayload, keepCompletedForDedupeWindow: false },
+  broadcast_send: { queue: 'broadcasts', payload: BroadcastSendPayload, keepCompletedForDedupeWindow: false },
   // Periodic work, enqueued by the scheduler role once per tick.
   reminders_tick: { queue: 'default', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
   sessions_sweep: { queue: 'low', payload: ScheduledTickPayload, keepCompletedForDedupeWindow: false },
@@ -96,6 +111,8 @@ export type ReceiptApplyJob = JobPayloads['receipt_apply'];
 export type ReplyGenerateJob = JobPayloads['reply_generate'];
 export type SendMessageJob = JobPayloads['send_message'];
 export type ConversationSummarizeJob = JobPayloads['conversation_summarize'];
+export type BroadcastFanoutJob = JobPayloads['broadcast_fanout'];
+export type BroadcastSendJob = JobPayloads['broadcast_send'];
 export type ScheduledTickJob = Static<typeof ScheduledTickPayload>;
 
 export const JOB_NAMES = Object.keys(JOB_CATALOG) as JobName[];

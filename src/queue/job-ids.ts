@@ -40,6 +40,15 @@ export function summaryJobId(tenantId: string, triggerMessageId: string): string
   return ['summary', part(tenantId), triggerMessageId].join('|');
 }
 
+/** Broadcast ids are global (bigserial), so they name their jobs without the tenant. */
+export function broadcastFanoutJobId(broadcastId: string): string {
+  return ['bcast-fanout', broadcastId].join('|');
+}
+
+export function broadcastSendJobId(broadcastId: string, recipientId: string): string {
+  return ['bcast', broadcastId, recipientId].join('|');
+}
+
 /** The gateway's idempotency key for an outbox row: stable across every retry and re-run. */
 export function outboxIdempotencyKey(tenantId: string, outboxId: string): string {
   return `switchboard-${part(tenantId)}-outbox-${outboxId}`;

@@ -6,7 +6,7 @@
  * Stalled-job recovery is what makes a `SIGKILL` harmless: the killed worker stops renewing its job
  * locks, and after `lockDuration` another worker's stalled check moves the job back to waiting.
  */
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../lib/logger.js';
 import type { QueueName } from './queue-names.js';
 import { workerConnectionOptions } from './redis-connections.js';
@@ -23,6 +23,16 @@ export interface QueueJob {
   maxAttempts: number;
   timestamp: number;
   updateProgress(progress: number | object): Promise<void>;
+  /**
+   * Puts the job back to wait until `untilEpochMs` without using an attempt (a rate limit, a paused
+   * broadcast), then ends this run: it always throws, and the dispatcher lets that error through.
+   */
+  postpone(untilEpochMs: number): Promise<never>;
+}
+
+/** Whether a processor's error is `postpone`'s (not a failure: the job is delayed, not failed). */
+export function isPostponed(error: unknown): boolean {
+  return error instanceof DelayedError;
 }
 
 export type JobProcessor = (job: QueueJob) => Promise<unknown>;
@@ -44,7 +54,7 @@ export class JobWorkers {
     this.workers = options.queues.map((queue) => {
       const worker = new Worker(
         queue,
-        (job: Job<unknown, unknown, string>) => processor(toQueueJob(queue, job)),
+        (job: Job<unknown, unknown, string>, token?: string) => processor(toQueueJob(queue, job, token)),
         {
           connection: { ...workerConnectionOptions(), url: options.redisUrl },
           prefix: options.prefix,
@@ -81,7 +91,7 @@ export class JobWorkers {
   }
 }
 
-function toQueueJob(queue: QueueName, job: Job<unknown, unknown, string>): QueueJob {
+function toQueueJob(queue: QueueName, job: Job<unknown, unknown, string>, token: string | undefined): QueueJob {
   return {
     id: job.id ?? '',
     name: job.name,
@@ -92,5 +102,9 @@ function toQueueJob(queue: QueueName, job: Job<unknown, unknown, string>): Queue
     maxAttempts: job.opts.attempts ?? 1,
     timestamp: job.timestamp,
     updateProgress: (progress) => job.updateProgress(progress),
+    postpone: async (untilEpochMs) => {
+      await job.moveToDelayed(untilEpochMs, token);
+      throw new DelayedError(`Postponed until ${new Date(untilEpochMs).toISOString()}`);
+    },
   };
 }

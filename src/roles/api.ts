@@ -13,6 +13,7 @@ export const start: StartRole = async (c) => {
     tenants: c.tenants,
     conversations: c.conversations,
     reminders: c.reminders,
+    broadcasts: c.broadcasts,
     scheduleRegistry: c.scheduleRegistry,
     tenantCache,
     metrics: c.metrics,

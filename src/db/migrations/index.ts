@@ -6,6 +6,7 @@ import * as initial from './0001-initial.js';
 import * as replies from './0002-replies.js';
 import * as receivedAt from './0003-received-at.js';
 import * as reminders from './0004-reminders.js';
+import * as broadcasts from './0005-broadcasts.js';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'replies', up: replies.up },
   { version: 3, name: 'received-at', up: receivedAt.up },
   { version: 4, name: 'reminders', up: reminders.up },
+  { version: 5, name: 'broadcasts', up: broadcasts.up },
 ];

@@ -20,6 +20,7 @@ export function toTenantView(t: Tenant): TenantView {
     replyTemplate: t.reply_template,
     voiceNoteReply: t.voice_note_reply,
     groupsEnabled: t.groups_enabled,
+    broadcastRatePerMinute: t.broadcast_rate_per_minute,
     createdAt: t.created_at.toISOString(),
     updatedAt: t.updated_at.toISOString(),
   };
@@ -58,6 +59,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsReposito
         ...(body.replyTemplate !== undefined ? { reply_template: body.replyTemplate } : {}),
         ...(body.voiceNoteReply !== undefined ? { voice_note_reply: body.voiceNoteReply } : {}),
         ...(body.groupsEnabled !== undefined ? { groups_enabled: body.groupsEnabled } : {}),
+        ...(body.broadcastRatePerMinute !== undefined ? { broadcast_rate_per_minute: body.broadcastRatePerMinute } : {}),
       });
       if (!created) throw conflict(`Tenant "${body.id}" already exists`);
       tenantCache.put(created);
@@ -90,6 +92,7 @@ export const tenantsRoutes: FastifyPluginAsyncTypebox<{ tenants: TenantsReposito
         ...(body.replyTemplate !== undefined ? { reply_template: body.replyTemplate } : {}),
         ...(body.voiceNoteReply !== undefined ? { voice_note_reply: body.voiceNoteReply } : {}),
         ...(body.groupsEnabled !== undefined ? { groups_enabled: body.groupsEnabled } : {}),
+        ...(body.broadcastRatePerMinute !== undefined ? { broadcast_rate_per_minute: body.broadcastRatePerMinute } : {}),
       });
       if (!updated) throw notFound('Tenant');
       tenantCache.put(updated);

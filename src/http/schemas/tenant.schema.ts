@@ -37,6 +37,12 @@ const TenantFields = {
     description: 'Answer to a voice note until transcription exists. null: the built-in default',
   }),
   groupsEnabled: Type.Boolean({ description: 'Whether group chats are answered (stored either way)' }),
+  broadcastRatePerMinute: Type.Unsafe<number | null>({
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 100_000,
+    description: 'Broadcast sends per minute for this tenant. null: BROADCAST_RATE_PER_MINUTE',
+  }),
 };
 
 export const CreateTenantBody = Type.Object(
@@ -50,6 +56,7 @@ export const CreateTenantBody = Type.Object(
     replyTemplate: Type.Optional(TenantFields.replyTemplate),
     voiceNoteReply: Type.Optional(TenantFields.voiceNoteReply),
     groupsEnabled: Type.Optional(TenantFields.groupsEnabled),
+    broadcastRatePerMinute: Type.Optional(TenantFields.broadcastRatePerMinute),
   },
   { additionalProperties: false },
 );
@@ -68,6 +75,7 @@ export const TenantView = Type.Object({
   replyTemplate: Type.Union([Type.String(), Type.Null()]),
   voiceNoteReply: Type.Union([Type.String(), Type.Null()]),
   groupsEnabled: Type.Boolean(),
+  broadcastRatePerMinute: Type.Union([Type.Integer(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
