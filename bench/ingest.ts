@@ -13,33 +13,37 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import type { Client as CannonClient, Instance as CannonInstance, Result as CannonResult } from 'autocannon';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { freePort } from '../test/support/private-redis.js';
+import {
+  QUEUE,
+  TENANT_ID,
+  bullmqCounts,
+  countPhaseJobs,
+  phaseFailures,
+  phaseJson,
+  phaseReqPerSec,
+  runPhase,
+  startSwitchboardApi,
+  stopActiveLoad,
+  type PhaseStats,
+} from './ingest-core.js';
 import {
   InterruptedError,
   RESULTS_DIR,
   SHARED_REDIS_URL,
-  WEBHOOK_PATH,
   build,
   countLines,
   createBenchDatabase,
   deletePrefix,
   dropBenchDatabase,
   git,
-  globEscape,
   installInterruptHandler,
   intEnv,
   onInterrupt,
-  parseOkBody,
   randomHex,
   readProcStatusMb,
   round,
   say,
-  scanKeys,
-  startSwitchboard,
   stopSwitchboard,
   throwIfInterrupted,
   waitForHealth,
@@ -48,10 +52,6 @@ import {
 } from './support.js';
 
 const API_LOG = join(RESULTS_DIR, 'api-last-run.log');
-const TENANT_ID = process.env['BENCH_TENANT'] ?? 'bench';
-const QUEUE = 'default';
-/** How long before the end of a phase the connections stop sending (see `drain`). */
-const DRAIN_LEAD_MS = 200;
 
 // ---------------------------------------------------------------------------------------------------
 // Settings
@@ -96,189 +96,8 @@ function readSettings(): Settings {
 // ---------------------------------------------------------------------------------------------------
 // Interruption (Ctrl-C): stop the load, then let `finally` clean up.
 
-let activeCannon: CannonInstance | undefined;
 installInterruptHandler();
-onInterrupt(() => activeCannon?.stop());
-
-// ---------------------------------------------------------------------------------------------------
-// Load
-
-/** A realistic one-message Baileys `messages.upsert` (shaped like the shared upsert-text fixture). */
-function upsertBody(messageId: string, n: number): string {
-  return JSON.stringify({
-    tenantId: TENANT_ID,
-    event: 'messages.upsert',
-    payload: {
-      type: 'notify',
-      messages: [
-        {
-          key: { remoteJid: `9725${String(1_000_000 + (n % 5000))}@s.whatsapp.net`, fromMe: false, id: messageId },
-          messageTimestamp: Math.floor(Date.now() / 1000),
-          pushName: 'Dana',
-          message: {
-            conversation: 'Hi, is the appointment tomorrow still on?',
-            messageContextInfo: { deviceListMetadataVersion: 2 },
-          },
-        },
-      ],
-    },
-  });
-}
-
-/**
- * autocannon's own `duration` destroys its sockets with requests still in flight: the API may have
- * enqueued those jobs but their 2xx is never counted, so jobs would exceed 2xx by up to one per
- * connection. Instead each connection is told to stop after the request it has in flight (the client's
- * request limit, which is what `amount` uses); autocannon ends when the last answer arrives.
- */
-interface DrainableClient {
-  reqsMade: number;
-  responseMax?: number;
-}
-
-function isDrainable(client: CannonClient): client is CannonClient & DrainableClient {
-  return typeof (client as Partial<DrainableClient>).reqsMade === 'number';
-}
-
-interface PhaseStats {
-  name: string;
-  /** Every message id of this phase starts with it; jobs are counted by it. */
-  idPrefix: string;
-  result: CannonResult;
-  elapsedSeconds: number;
-  responses: number;
-  /** Requests written but never answered (0 when the drain worked). */
-  unanswered: number;
-  enqueued: number;
-  duplicates: number;
-  ignored: number;
-  unexpectedBodies: number;
-  /** False when the connections could not be told to finish their last request (old autocannon). */
-  drained: boolean;
-}
-
-async function runPhase(options: {
-  name: string;
-  idPrefix: string;
-  baseUrl: string;
-  secret: string;
-  connections: number;
-  durationSeconds: number;
-}): Promise<PhaseStats> {
-  const { name, idPrefix, baseUrl, secret, connections, durationSeconds } = options;
-  let sequence = 0;
-  let responses = 0;
-  let enqueued = 0;
-  let duplicates = 0;
-  let ignored = 0;
-  let unexpectedBodies = 0;
-  const clients: CannonClient[] = [];
-  const started = performance.now();
-  let lastAnswer = started;
-  const idWidth = 20 - idPrefix.length;
-
-  let instance: CannonInstance | undefined;
-  let drained = true;
-  const finished = new Promise<CannonResult>((resolve, reject) => {
-    instance = autocannon(
-      {
-        url: `${baseUrl}${WEBHOOK_PATH}`,
-        connections,
-        pipelining: 1,
-        // Only a safety cap: the phase is ended by the drain below, well before this.
-        duration: durationSeconds + 60,
-        timeout: 10,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-internal-secret': secret },
-        setupClient: (client) => {
-          clients.push(client);
-        },
-        requests: [
-          {
-            setupRequest: (request) => {
-              const n = sequence++;
-              const messageId = `${idPrefix}${n.toString(16).toUpperCase().padStart(idWidth, '0')}`;
-              return { ...request, body: upsertBody(messageId, n) };
-            },
-            onResponse: (status, body) => {
-              responses += 1;
-              lastAnswer = performance.now();
-              if (status < 200 || status >= 300) return;
-              const ok = parseOkBody(body);
-              if (!ok) {
-                unexpectedBodies += 1;
-                return;
-              }
-              enqueued += ok.enqueued;
-              duplicates += ok.duplicates;
-              ignored += ok.ignored;
-            },
-          },
-        ],
-      },
-      (error: unknown, result: CannonResult) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result)),
-    );
-  });
-  activeCannon = instance;
-  const drainTimer = setTimeout(
-    () => {
-      for (const client of clients) {
-        if (isDrainable(client)) {
-          client.responseMax = Math.max(1, client.reqsMade);
-        } else {
-          // An autocannon without the per-client limit: stop abruptly; the checks will show the cost.
-          drained = false;
-          instance?.stop();
-          return;
-        }
-      }
-    },
-    Math.max(0, durationSeconds * 1000 - DRAIN_LEAD_MS),
-  );
-  let result: CannonResult;
-  try {
-    result = await finished;
-  } finally {
-    clearTimeout(drainTimer);
-    activeCannon = undefined;
-  }
-  const answered = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
-  return {
-    name,
-    idPrefix,
-    result,
-    elapsedSeconds: (lastAnswer - started) / 1000,
-    responses,
-    unanswered: Math.max(0, result.requests.sent - answered - result.errors),
-    enqueued,
-    duplicates,
-    ignored,
-    unexpectedBodies,
-    drained,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Verify
-
-async function countPhaseJobs(redis: Redis, prefix: string, idPrefix: string): Promise<number> {
-  const pattern = `${globEscape(prefix)}:${QUEUE}:msg|${globEscape(TENANT_ID)}|*|${globEscape(idPrefix)}*|in`;
-  let count = 0;
-  await scanKeys(redis, pattern, async (keys) => {
-    count += keys.length;
-  });
-  return count;
-}
-
-async function bullmqCounts(redis: Redis, prefix: string): Promise<Record<string, number>> {
-  const queue = new Queue(QUEUE, { connection: redis, prefix });
-  try {
-    return await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'completed', 'failed', 'waiting-children');
-  } finally {
-    await queue.close();
-  }
-}
-
+onInterrupt(stopActiveLoad);
 
 // ---------------------------------------------------------------------------------------------------
 // Main
@@ -313,23 +132,9 @@ async function main(): Promise<number> {
       throwIfInterrupted();
       dbCreated = true; // set before CREATE, so a half-made database is dropped too
       const databaseUrl = await createBenchDatabase(dbName, { id: TENANT_ID, name: 'Benchmark tenant' });
-      const port = await freePort();
-      baseUrl = `http://127.0.0.1:${port}`;
-      api = startSwitchboard({
-        name: 'API',
-        logFile: API_LOG,
-        env: {
-          SERVICE_ROLE: 'api',
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          DATABASE_URL: databaseUrl,
-          REDIS_URL: redisUrl,
-          QUEUE_PREFIX: prefix,
-          INTERNAL_SECRET: secret,
-          ADMIN_TOKEN: randomHex(24),
-          LOG_LEVEL: settings.logLevel,
-        },
-      });
+      const started = await startSwitchboardApi({ databaseUrl, redisUrl, prefix, secret, logLevel: settings.logLevel, logFile: API_LOG });
+      api = started.api;
+      baseUrl = started.baseUrl;
       apiPid = api.child.pid;
       say(`API: pid ${String(apiPid)} on ${baseUrl}, database ${dbName}, prefix ${prefix}, log ${API_LOG}`);
       await waitForHealth(baseUrl, api);
@@ -370,18 +175,8 @@ async function main(): Promise<number> {
     for (const phase of phases) {
       const jobs = await countPhaseJobs(redis, prefix, phase.idPrefix);
       jobsByPhase[phase.name] = jobs;
-      const r = phase.result;
-      if (jobs !== r['2xx']) jobsMatch = false;
-      if (jobs !== r['2xx']) failures.push(`${phase.name}: ${jobs} jobs in Redis but ${r['2xx']} 2xx answers`);
-      if (r.non2xx > 0) failures.push(`${phase.name}: ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodeStats ?? {})}`);
-      if (r.errors > 0) failures.push(`${phase.name}: ${r.errors} connection errors (${r.timeouts} timeouts)`);
-      if (r.mismatches > 0) failures.push(`${phase.name}: ${r.mismatches} body mismatches`);
-      if (!phase.drained) failures.push(`${phase.name}: could not drain the connections (autocannon internals changed); in-flight requests were cut off`);
-      if (phase.unanswered > 0) failures.push(`${phase.name}: ${phase.unanswered} requests sent but never answered`);
-      if (phase.unexpectedBodies > 0) failures.push(`${phase.name}: ${phase.unexpectedBodies} 2xx answers without a valid {"status":"ok",…} body`);
-      if (phase.enqueued !== r['2xx'] || phase.duplicates !== 0 || phase.ignored !== 0) {
-        failures.push(`${phase.name}: answers reported enqueued=${phase.enqueued} duplicates=${phase.duplicates} ignored=${phase.ignored} for ${r['2xx']} 2xx`);
-      }
+      if (jobs !== phase.result['2xx']) jobsMatch = false;
+      failures.push(...phaseFailures(phase, jobs));
     }
     const total2xx = phases.reduce((sum, p) => sum + p.result['2xx'], 0);
     // With a private prefix the whole queue is ours: BullMQ's own counts must agree too.
@@ -395,7 +190,7 @@ async function main(): Promise<number> {
     }
 
     const m = measured.result;
-    const reqPerSec = measured.responses / Math.max(measured.elapsedSeconds, 0.001);
+    const reqPerSec = phaseReqPerSec(measured);
     let logBytes: number | null = null;
     let logLines: number | null = null;
     if (!external && existsSync(API_LOG)) {
@@ -452,33 +247,7 @@ async function main(): Promise<number> {
         logLevel: external ? null : settings.logLevel,
       },
       summary: table,
-      phases: phases.map((p) => ({
-        name: p.name,
-        elapsedSeconds: round(p.elapsedSeconds, 3),
-        reqPerSec: round(p.responses / Math.max(p.elapsedSeconds, 0.001), 1),
-        sent: p.result.requests.sent,
-        '2xx': p.result['2xx'],
-        non2xx: p.result.non2xx,
-        statusCodes: p.result.statusCodeStats ?? {},
-        errors: p.result.errors,
-        timeouts: p.result.timeouts,
-        unanswered: p.unanswered,
-        enqueued: p.enqueued,
-        duplicates: p.duplicates,
-        ignored: p.ignored,
-        jobsInRedis: jobsByPhase[p.name] ?? 0,
-        latencyMs: {
-          mean: p.result.latency.mean,
-          stddev: p.result.latency.stddev,
-          p50: p.result.latency.p50,
-          p90: p.result.latency.p90,
-          p97_5: p.result.latency.p97_5,
-          p99: p.result.latency.p99,
-          p99_9: p.result.latency.p99_9,
-          max: p.result.latency.max,
-        },
-        requestsPerSecondSamples: { mean: p.result.requests.mean, min: p.result.requests.min, max: p.result.requests.max, stddev: p.result.requests.stddev },
-      })),
+      phases: phases.map((p) => phaseJson(p, jobsByPhase[p.name] ?? 0)),
       queue: { prefix, counts: queueCounts ?? null, total: queueTotal ?? null },
       api: { idleRssMb, rssMb, peakRssMb, logLines, logBytes },
       jobsEqual2xx: jobsMatch,

@@ -165,9 +165,18 @@ export interface SwitchboardChild {
  * log straight into `logFile` (truncated): nothing reaches the terminal or the bench's memory.
  */
 export function startSwitchboard(options: { name: string; env: Record<string, string>; logFile: string; nodeArgs?: string[] }): SwitchboardChild {
+  return startNodeProcess({ ...options, script: 'dist/main.js' });
+}
+
+/**
+ * Starts `node [nodeArgs] <script>` (relative to the repository root) the same way as
+ * `startSwitchboard`: exactly `env` plus PATH and HOME, output into `logFile`. The ingest baseline
+ * bench starts its comparison servers with it, so every server runs under the same Node and flags.
+ */
+export function startNodeProcess(options: { name: string; script: string; env: Record<string, string>; logFile: string; nodeArgs?: string[] }): SwitchboardChild {
   const logFd = openSync(options.logFile, 'w');
   try {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/main.js'], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
       cwd: REPO_ROOT,
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...options.env },
       stdio: ['ignore', logFd, logFd],
@@ -221,6 +230,29 @@ export async function waitForHealth(baseUrl: string, process_: SwitchboardChild 
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`${name} did not answer GET /health within ${timeoutMs} ms${tail()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Polls `GET <url>` until the server answers anything at all (any status: a server without a
+ * health route answers 404 once it listens); fails early if `process_` exits.
+ */
+export async function waitForListening(url: string, process_: SwitchboardChild, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    throwIfInterrupted();
+    if (!isRunning(process_.child)) {
+      throw new Error(`${process_.name} exited during start-up (code ${String(process_.child.exitCode)}):\n${logTail(process_.logFile, 20)}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${process_.name} did not answer GET ${url} within ${timeoutMs} ms:\n${logTail(process_.logFile, 20)}`);
     await sleep(100);
   }
 }
