@@ -107,8 +107,19 @@ export class EnqueueError extends Error {
   }
 }
 
+/** Bounds one transaction: a burst of huge batches is split over several EXECs. */
+const MAX_JOBS_PER_TRANSACTION = 1000;
+
+interface PendingBatch {
+  items: ReadonlyArray<EnqueueItem>;
+  resolve: (results: EnqueueResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
 export class JobQueues {
   readonly connection: Redis;
+  private readonly pending: PendingBatch[] = [];
+  private isFlushScheduled = false;
   private readonly queues: Map<QueueName, Queue>;
   private readonly lastEnqueueKey: string;
 
@@ -176,37 +187,80 @@ export class JobQueues {
     return result;
   }
 
-  /** Adds every job or none; tells which ones already existed. */
+  /**
+   * Adds every job of the batch or none; tells which ones already existed.
+   *
+   * Batches arriving in the same turn of the event loop (concurrent webhooks) share one MULTI/EXEC:
+   * one transaction, one write and one round trip for all of them, instead of one each. Each batch
+   * still gets its own answer: a command error fails only the batch it belongs to, and an EXEC that
+   * Redis refuses (out of memory) fails them all, having written nothing.
+   */
   async enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
     if (items.length === 0) return [];
     // Not connected (Redis down, or down since start): fail now rather than wait for the timeout,
     // and leave no enqueue pending to run later when Redis returns.
     if (this.connection.status !== 'ready') throw new EnqueueError(`Redis is not connected (${this.connection.status})`);
-    const client = await this.queue('default').client;
-    const multi = client.multi();
-    multi.runCommand('set', [this.lastEnqueueKey, String(Date.now())]);
-    const adds: Array<Promise<unknown>> = [];
-    for (const item of items) {
-      const queue = this.queue(JOB_CATALOG[item.name].queue);
-      multi.runCommand('exists', [queue.toKey(item.jobId)]);
-      const job = new Job(queue, item.name, item.payload, this.jobOptions(item.name, item.jobId, item.delayMs, item.keepCompletedSeconds), item.jobId);
-      // addJob only queues the script call on the transaction; the transaction's exec() carries the result.
-      adds.push(job.addJob(multi));
+    return new Promise<EnqueueResult[]>((resolve, reject) => {
+      this.pending.push({ items, resolve, reject });
+      if (!this.isFlushScheduled) {
+        this.isFlushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.isFlushScheduled = false;
+    const batches: PendingBatch[] = [];
+    let jobs = 0;
+    while (this.pending.length > 0 && jobs < MAX_JOBS_PER_TRANSACTION) {
+      const next = this.pending.shift();
+      if (!next) break;
+      batches.push(next);
+      jobs += next.items.length;
     }
-    await Promise.all(adds);
-    let replies: Array<[Error | null, unknown]> | null;
+    if (this.pending.length > 0) {
+      this.isFlushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
     try {
-      replies = await multi.exec();
+      const client = await this.queue('default').client;
+      const multi = client.multi();
+      multi.runCommand('set', [this.lastEnqueueKey, String(Date.now())]);
+      const adds: Array<Promise<unknown>> = [];
+      for (const batch of batches) {
+        for (const item of batch.items) {
+          const queue = this.queue(JOB_CATALOG[item.name].queue);
+          multi.runCommand('exists', [queue.toKey(item.jobId)]);
+          const options = this.jobOptions(item.name, item.jobId, item.delayMs, item.keepCompletedSeconds);
+          const job = new Job(queue, item.name, item.payload, options, item.jobId);
+          // addJob only queues the script call on the transaction; exec() carries the result.
+          adds.push(job.addJob(multi));
+        }
+      }
+      await Promise.all(adds);
+      let replies: Array<[Error | null, unknown]> | null;
+      try {
+        replies = await multi.exec();
+      } catch (error) {
+        throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
+      }
+      if (!replies) throw new EnqueueError('Redis aborted the batch transaction');
+      let offset = 1;
+      for (const batch of batches) {
+        const own = replies.slice(offset, offset + batch.items.length * 2);
+        offset += batch.items.length * 2;
+        const failure = own.find(([error]) => error !== null);
+        if (failure) {
+          batch.reject(new EnqueueError(`Redis rejected the batch: ${failure[0]?.message ?? 'unknown error'}`));
+          continue;
+        }
+        batch.resolve(batch.items.map((item, index) => ({ jobId: item.jobId, isDuplicate: Number(own[index * 2]?.[1]) === 1 })));
+      }
     } catch (error) {
-      throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
+      const reason = error instanceof EnqueueError ? error : new EnqueueError(`Enqueue failed: ${(error as Error).message}`, { cause: error });
+      for (const batch of batches) batch.reject(reason);
     }
-    if (!replies) throw new EnqueueError('Redis aborted the batch transaction');
-    const failure = replies.find(([error]) => error !== null);
-    if (failure) throw new EnqueueError(`Redis rejected the batch: ${failure[0]?.message ?? 'unknown error'}`);
-    return items.map((item, index) => ({
-      jobId: item.jobId,
-      isDuplicate: Number(replies[1 + index * 2]?.[1]) === 1,
-    }));
   }
 
   /** Ready = Redis answers and will never evict job data (`maxmemory-policy noeviction`). */
