@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEquals, isValidSignature, signBody } from './webhook-auth.js';
+import { constantTimeEquals, createSecretMatcher, isValidSignature, signBody } from './webhook-auth.js';
 
 const rawBody = Buffer.from('{"tenantId":"acme"}');
 const secret = 'tenant-webhook-secret';
@@ -9,6 +9,14 @@ describe('webhook authentication', () => {
     expect(constantTimeEquals('abc', 'abc')).toBe(true);
     expect(constantTimeEquals('abc', 'abcd')).toBe(false);
     expect(constantTimeEquals('', 'abc')).toBe(false);
+  });
+
+  it('a matcher for a fixed secret accepts only that secret, and nothing when none is configured', () => {
+    const isSecret = createSecretMatcher('s3cret');
+    expect(isSecret('s3cret')).toBe(true);
+    expect(isSecret('s3cre')).toBe(false);
+    expect(createSecretMatcher(undefined)('')).toBe(false);
+    expect(createSecretMatcher('')('')).toBe(false);
   });
 
   it('signs timestamp + "." + raw body with HMAC-SHA256, hex, v1= prefix', () => {

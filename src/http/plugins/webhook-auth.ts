@@ -15,6 +15,13 @@ export function constantTimeEquals(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** A check against one fixed secret, its digest computed once rather than on every request. */
+export function createSecretMatcher(expected: string | undefined): (given: string) => boolean {
+  if (!expected) return () => false;
+  const expectedDigest = digest(expected);
+  return (given) => timingSafeEqual(digest(given), expectedDigest);
+}
+
 export function signBody(secret: string, timestamp: string, rawBody: Buffer | string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }

@@ -12,7 +12,7 @@ import type { Metrics } from '../../lib/metrics.js';
 import { withTimeout } from '../../lib/shutdown.js';
 import type { EnqueueResult, JobQueues } from '../../queue/job-queues.js';
 import { buildWebhookBatch, EnvelopeError, parseEnvelope, type WebhookBatch } from '../../whatsapp/webhook-envelope.js';
-import { constantTimeEquals, isValidSignature } from '../plugins/webhook-auth.js';
+import { createSecretMatcher, isValidSignature } from '../plugins/webhook-auth.js';
 import type { TenantCache } from '../tenant-cache.js';
 
 export interface WebhookDeps {
@@ -42,6 +42,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
   );
 
   const countResult = (result: string) => metrics.webhooks.inc({ result });
+  const isInternalSecret = createSecretMatcher(config.INTERNAL_SECRET);
 
   // During an outage every request fails the same way: one line a second, with the count, is enough
   // (the metrics carry the exact numbers).
@@ -86,7 +87,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const timestamp = request.headers['x-switchboard-timestamp'];
 
     if (typeof secret === 'string') {
-      if (!config.INTERNAL_SECRET || !constantTimeEquals(secret, config.INTERNAL_SECRET)) throw unauthorized();
+      if (!isInternalSecret(secret)) throw unauthorized();
       const envelope = toEnvelope(parseJson(raw));
       if (!(await tenantCache.get(envelope.tenantId))) throw unknownTenant();
       return toBatch(envelope);
