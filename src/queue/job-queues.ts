@@ -13,7 +13,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { JOB_CATALOG, type JobName, type JobPayloads } from './job-catalog.js';
 import { QUEUE_NAMES, type QueueName } from './queue-names.js';
+import { snapshotOf, type JobSnapshot, type JobState, type QueueOverview } from './job-snapshot.js';
 import { createProducerConnection } from './redis-connections.js';
+
+export type { JobSnapshot, JobState, QueueOverview } from './job-snapshot.js';
 
 export interface JobQueuesOptions {
   redisUrl: string;
@@ -43,61 +46,6 @@ export interface EnqueueResult {
 export interface QueueHealth {
   isReady: boolean;
   reason?: string;
-}
-
-export type JobState = 'completed' | 'failed' | 'delayed' | 'active' | 'waiting' | 'waiting-children' | 'prioritized' | 'unknown';
-
-export interface JobSnapshot {
-  id: string;
-  name: string;
-  queue: QueueName;
-  state: JobState;
-  data: unknown;
-  progress: unknown;
-  attemptsMade: number;
-  failedReason: string | null;
-  returnValue: unknown;
-  timestamp: number;
-  processedOn: number | null;
-  finishedOn: number | null;
-}
-
-export interface QueueOverview {
-  name: QueueName;
-  counts: Record<string, number>;
-  isPaused: boolean;
-  /** How long the oldest waiting job has waited; null when none waits. */
-  oldestWaitingAgeMs: number | null;
-}
-
-interface JobLike {
-  id?: string | undefined;
-  name: string;
-  data: unknown;
-  progress: unknown;
-  attemptsMade: number;
-  failedReason?: string;
-  returnvalue?: unknown;
-  timestamp: number;
-  processedOn?: number;
-  finishedOn?: number;
-}
-
-function snapshotOf(queue: QueueName, job: JobLike, state: JobState): JobSnapshot {
-  return {
-    id: job.id ?? '',
-    name: job.name,
-    queue,
-    state,
-    data: job.data,
-    progress: job.progress,
-    attemptsMade: job.attemptsMade,
-    failedReason: job.failedReason ?? null,
-    returnValue: job.returnvalue ?? null,
-    timestamp: job.timestamp,
-    processedOn: job.processedOn ?? null,
-    finishedOn: job.finishedOn ?? null,
-  };
 }
 
 export class EnqueueError extends Error {
