@@ -7,12 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, recipients, type BroadcastProgress } from './support/broadcasts.js';
-import { TEST_ADMIN_TOKEN, TEST_SECRET } from './support/config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { FakeGateway } from './support/fake-gateway.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { freePort } from './support/private-redis.js';
-import { SwitchboardProcess } from './support/processes.js';
+import { startRole, type SwitchboardProcess } from './support/processes.js';
 import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -26,31 +24,20 @@ let gateway: FakeGateway;
 const processes: SwitchboardProcess[] = [];
 
 async function spawnWorker(): Promise<SwitchboardProcess> {
-  for (let attempt = 1; ; attempt += 1) {
-    const proc = SwitchboardProcess.spawn({
-      SERVICE_ROLE: 'worker',
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-      REDIS_URL: SHARED_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      DATABASE_URL: db.url,
-      INTERNAL_SECRET: TEST_SECRET,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
-      WORKER_QUEUES: 'broadcasts',
-      WORKER_CONCURRENCY: '8',
-      WORKER_LOCK_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      JOB_BACKOFF_MS: '50',
-      LOG_LEVEL: 'info',
-    });
-    processes.push(proc);
-    await waitFor(() => proc.hasLog('Worker consuming') || !proc.isRunning, { timeoutMs: 20_000, what: 'a worker process to start' });
-    if (proc.isRunning) return proc;
-    const stderr = proc.stderr.join('');
-    if (attempt >= 3 || !stderr.includes('EADDRINUSE')) throw new Error(`The worker process exited at start: ${stderr}`);
-  }
+  const { proc } = await startRole('worker', {
+    REDIS_URL: SHARED_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATABASE_URL: db.url,
+    GATEWAY_URL: gateway.url,
+    GATEWAY_SECRET,
+    WORKER_QUEUES: 'broadcasts',
+    WORKER_CONCURRENCY: '8',
+    WORKER_LOCK_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    JOB_BACKOFF_MS: '50',
+  });
+  processes.push(proc);
+  return proc;
 }
 
 async function progressOf(id: string): Promise<BroadcastProgress> {

@@ -10,14 +10,12 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { QueueName } from '../src/queue/queue-names.js';
 import { messageJobId, outboxIdempotencyKey, replyJobId, sendJobId } from '../src/queue/job-ids.js';
-import { TEST_ADMIN_TOKEN, TEST_SECRET } from './support/config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { FakeGateway, type RecordedSend } from './support/fake-gateway.js';
 import { FakeOpenAI } from './support/fake-openai.js';
 import { nowSeconds, textMessageBody } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { freePort } from './support/private-redis.js';
-import { SwitchboardProcess } from './support/processes.js';
+import { startRole, type SwitchboardProcess } from './support/processes.js';
 import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { waitFor } from './support/wait.js';
@@ -48,43 +46,28 @@ function proxiedDatabaseUrl(): string {
   return db.url.replace(':5432/', `:${proxy.port}/`);
 }
 
-/**
- * Starts a worker process and waits until it consumes. `freePort()` cannot reserve its port, so
- * EADDRINUSE at start means another process took it first: try again (as test/worker-crash.test.ts).
- */
 async function spawnWorker(env: Record<string, string> = {}): Promise<SwitchboardProcess> {
-  for (let attempt = 1; ; attempt += 1) {
-    const proc = SwitchboardProcess.spawn({
-      SERVICE_ROLE: 'worker',
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-      REDIS_URL: SHARED_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      DATABASE_URL: db.url,
-      INTERNAL_SECRET: TEST_SECRET,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: 'test-key',
-      REPLY_DEBOUNCE_MS: '200',
-      WORKER_LOCK_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      JOB_BACKOFF_MS: '50',
-      // The PostgreSQL outage must outlast one failed attempt without exhausting them: 8 attempts at
-      // 50 ms doubling leave seconds of retries after the first failure (3 would fail within ~150 ms).
-      JOB_ATTEMPTS: '8',
-      AI_TIMEOUT_MS: '20000',
-      GATEWAY_TIMEOUT_MS: '20000',
-      LOG_LEVEL: 'info',
-      ...env,
-    });
-    processes.push(proc);
-    await waitFor(() => proc.hasLog('Worker consuming') || !proc.isRunning, { timeoutMs: 20_000, what: 'a worker process to start' });
-    if (proc.isRunning) return proc;
-    const stderr = proc.stderr.join('');
-    if (attempt >= 3 || !stderr.includes('EADDRINUSE')) throw new Error(`The worker process exited at start: ${stderr}`);
-  }
+  const { proc } = await startRole('worker', {
+    REDIS_URL: SHARED_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    DATABASE_URL: db.url,
+    GATEWAY_URL: gateway.url,
+    GATEWAY_SECRET,
+    OPENAI_BASE_URL: openai.baseURL,
+    OPENAI_API_KEY: 'test-key',
+    REPLY_DEBOUNCE_MS: '200',
+    WORKER_LOCK_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    JOB_BACKOFF_MS: '50',
+    // The PostgreSQL outage must outlast one failed attempt without exhausting them: 8 attempts at
+    // 50 ms doubling leave seconds of retries after the first failure (3 would fail within ~150 ms).
+    JOB_ATTEMPTS: '8',
+    AI_TIMEOUT_MS: '20000',
+    GATEWAY_TIMEOUT_MS: '20000',
+    ...env,
+  });
+  processes.push(proc);
+  return proc;
 }
 
 /**

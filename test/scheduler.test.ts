@@ -5,12 +5,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { previousTick } from '../src/lib/cron.js';
-import { TEST_ADMIN_TOKEN, TEST_SECRET } from './support/config.js';
+import { TEST_ADMIN_TOKEN } from './support/config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { FakeGateway } from './support/fake-gateway.js';
-import { freePort } from './support/private-redis.js';
-import { SwitchboardProcess } from './support/processes.js';
+import { startRole, type SwitchboardProcess } from './support/processes.js';
 import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -40,20 +39,14 @@ async function startHarnessFor(testPrefix: string): Promise<void> {
 }
 
 async function spawnRole(role: 'scheduler' | 'worker', env: Record<string, string> = {}): Promise<SwitchboardProcess> {
-  const proc = SwitchboardProcess.spawn({
-    SERVICE_ROLE: role,
-    PORT: String(await freePort()),
-    HOST: '127.0.0.1',
+  const { proc } = await startRole(role, {
     REDIS_URL: SHARED_REDIS_URL,
     QUEUE_PREFIX: prefix,
     DATABASE_URL: db.url,
-    INTERNAL_SECRET: TEST_SECRET,
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SCHEDULE_REMINDERS_TICK: EVERY_SECOND,
     ...env,
   });
   running.push(proc);
-  await proc.waitForLog(role === 'scheduler' ? 'Scheduler started' : 'Worker consuming');
   return proc;
 }
 

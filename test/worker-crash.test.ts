@@ -16,8 +16,7 @@ import { TEST_ADMIN_TOKEN, TEST_SECRET } from './support/config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { textMessageBody } from './support/fixtures.js';
 import { startHarness, type Harness } from './support/harness.js';
-import { freePort } from './support/private-redis.js';
-import { SwitchboardProcess } from './support/processes.js';
+import { startRole, type StartedRole, type SwitchboardProcess } from './support/processes.js';
 import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -41,44 +40,18 @@ async function query<R extends pg.QueryResultRow>(text: string, values: unknown[
   return (await sql.query<R>(text, values)).rows;
 }
 
-interface Worker {
-  proc: SwitchboardProcess;
-  port: number;
-}
-
-/**
- * Starts a worker process and waits until it consumes. `freePort()` cannot reserve its port: another
- * process (or an outgoing connection's ephemeral port) may take it first, so EADDRINUSE means retry.
- */
-async function spawnWorker(env: Record<string, string> = {}): Promise<Worker> {
-  for (let attempt = 1; ; attempt += 1) {
-    const worker = await trySpawnWorker(env);
-    await waitFor(() => worker.proc.hasLog('Worker consuming') || !worker.proc.isRunning, { timeoutMs: 20_000, what: 'a worker process to start' });
-    if (worker.proc.isRunning) return worker;
-    const stderr = worker.proc.stderr.join('');
-    if (attempt >= 3 || !stderr.includes('EADDRINUSE')) throw new Error(`The worker process exited at start: ${stderr}`);
-  }
-}
-
-async function trySpawnWorker(env: Record<string, string>): Promise<Worker> {
-  const port = await freePort();
-  const proc = SwitchboardProcess.spawn({
-    SERVICE_ROLE: 'worker',
-    PORT: String(port),
-    HOST: '127.0.0.1',
+async function spawnWorker(env: Record<string, string> = {}): Promise<StartedRole> {
+  const worker = await startRole('worker', {
     REDIS_URL: SHARED_REDIS_URL,
     QUEUE_PREFIX: prefix,
     DATABASE_URL: db.url,
-    INTERNAL_SECRET: TEST_SECRET,
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     WORKER_QUEUES: 'default',
     WORKER_LOCK_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
-    LOG_LEVEL: 'info',
     ...env,
   });
-  processes.push(proc);
-  return { proc, port };
+  processes.push(worker.proc);
+  return worker;
 }
 
 function jobIdOf(waMessageId: string): string {

@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_ADMIN_TOKEN, TEST_SECRET } from './config.js';
+import { freePort } from './private-redis.js';
 import { waitFor } from './wait.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,5 +70,40 @@ export class SwitchboardProcess {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     if (this.isRunning) this.child.kill(signal);
     return this.exited;
+  }
+}
+
+const READY_LOG = { api: 'API listening', worker: 'Worker consuming', scheduler: 'Scheduler started' } as const;
+
+export interface StartedRole {
+  proc: SwitchboardProcess;
+  port: number;
+}
+
+/**
+ * Starts one role as a real process on a free port with the test secrets, and waits until it is ready.
+ * `freePort()` cannot reserve the port, so another process may take it first: an exit with
+ * EADDRINUSE at start is retried (twice), anything else fails the test with the process's stderr.
+ */
+export async function startRole(role: keyof typeof READY_LOG, env: Record<string, string>): Promise<StartedRole> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const proc = SwitchboardProcess.spawn({
+      SERVICE_ROLE: role,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INTERNAL_SECRET: TEST_SECRET,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      ...env,
+    });
+    try {
+      await waitFor(() => proc.hasLog(READY_LOG[role]) || !proc.isRunning, { timeoutMs: 20_000, what: `a ${role} process to start` });
+    } catch (error) {
+      await proc.kill('SIGKILL');
+      throw error;
+    }
+    if (proc.isRunning) return { proc, port };
+    const stderr = proc.stderr.join('');
+    if (attempt >= 3 || !stderr.includes('EADDRINUSE')) throw new Error(`The ${role} process exited at start: ${stderr}`);
   }
 }
