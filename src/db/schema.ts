@@ -43,6 +43,8 @@ export interface ConversationsTable {
   ai_enabled: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
   summary: ColumnType<string | null, string | null | undefined, string | null>;
   summary_updated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The message whose reply job will answer the conversation's pending messages; null when none is armed. */
+  reply_job_message_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
 }
 

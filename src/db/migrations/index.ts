@@ -7,6 +7,7 @@ import * as replies from './0002-replies.js';
 import * as receivedAt from './0003-received-at.js';
 import * as reminders from './0004-reminders.js';
 import * as broadcasts from './0005-broadcasts.js';
+import * as replyJob from './0006-reply-job.js';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'received-at', up: receivedAt.up },
   { version: 4, name: 'reminders', up: reminders.up },
   { version: 5, name: 'broadcasts', up: broadcasts.up },
+  { version: 6, name: 'reply-job', up: replyJob.up },
 ];
