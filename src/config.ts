@@ -51,6 +51,7 @@ const EnvSchema = Type.Object({
   HUMAN_TAKEOVER_MINUTES: Int(0, 30, 'A person writing from the business phone pauses the AI in that chat this long'),
   SUMMARY_IDLE_MS: Int(0, 5 * 60_000, 'A chat quiet this long gets its summary refreshed'),
   ADMIN_TOKEN: Str('Bearer token for /api and /admin; generated under DATA_DIR for role all'),
+  ADMIN_SESSION_HOURS: Int(1, 12, 'How long an operator console sign-in lasts before the token is asked for again'),
   WORKER_QUEUES: Type.String({ default: QUEUE_NAMES.join(','), description: 'Comma list of queues this worker consumes' }),
   WORKER_CONCURRENCY: Type.String({
     default: '8',

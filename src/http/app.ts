@@ -12,11 +12,16 @@ import type { TenantsRepository } from '../db/repositories/tenants.repository.js
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { ReadinessProbe } from '../lib/readiness.js';
+import { createBullBoardQueues } from '../queue/bull-board.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { ScheduleRegistry } from '../queue/schedule-registry.js';
+import { loadAdminUiFiles } from './admin-ui-files.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
+import { createAdminSessions } from './plugins/admin-session.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { broadcastsRoutes } from './routes/broadcasts.route.js';
+import { bullBoardRoutes } from './routes/bull-board.route.js';
+import { consoleRoutes } from './routes/console.route.js';
 import { conversationsRoutes } from './routes/conversations.route.js';
 import { jobsRoutes } from './routes/jobs.route.js';
 import { schedulerRoutes } from './routes/scheduler.route.js';
@@ -60,8 +65,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
     log: deps.log,
   });
+  const sessions = createAdminSessions({ adminToken: deps.config.ADMIN_TOKEN, lifetimeMs: deps.config.ADMIN_SESSION_HOURS * 3_600_000 });
+  await app.register(consoleRoutes, { adminToken: deps.config.ADMIN_TOKEN, sessions, files: await loadAdminUiFiles() });
+  await app.register(bullBoardRoutes, { sessions, queues: createBullBoardQueues(deps.queues) });
   await app.register(async (admin) => {
-    admin.addHook('onRequest', createAdminGuard(deps.config.ADMIN_TOKEN));
+    admin.addHook('onRequest', createAdminGuard(deps.config.ADMIN_TOKEN, sessions));
     await admin.register(tenantsRoutes, { tenants: deps.tenants, tenantCache: deps.tenantCache });
     await admin.register(conversationsRoutes, { tenants: deps.tenants, conversations: deps.conversations });
     await admin.register(remindersRoutes, {
