@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config.js';
 import type { BroadcastsRepository } from '../db/repositories/broadcasts.repository.js';
 import type { ConversationsRepository } from '../db/repositories/conversations.repository.js';
+import type { OutboxRepository } from '../db/repositories/outbox.repository.js';
 import type { RemindersRepository } from '../db/repositories/reminders.repository.js';
 import type { TenantsRepository } from '../db/repositories/tenants.repository.js';
 import type { Logger } from '../lib/logger.js';
@@ -16,6 +17,7 @@ import { createBullBoardQueues } from '../queue/bull-board.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { ScheduleRegistry } from '../queue/schedule-registry.js';
 import { loadAdminUiFiles } from './admin-ui-files.js';
+import { createFailedJobRearm } from './failed-job-rearm.js';
 import { createAdminGuard } from './plugins/admin-auth.js';
 import { createAdminSessions } from './plugins/admin-session.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   conversations: ConversationsRepository;
   reminders: RemindersRepository;
   broadcasts: BroadcastsRepository;
+  /** Only to re-arm a failed reply or reminder row when an operator retries its send. */
+  outbox: OutboxRepository;
   scheduleRegistry: ScheduleRegistry;
   tenantCache: TenantCache;
   metrics: Metrics;
@@ -79,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await admin.register(broadcastsRoutes, { tenants: deps.tenants, broadcasts: deps.broadcasts, queues: deps.queues, log: deps.log });
     await admin.register(schedulerRoutes, { scheduleRegistry: deps.scheduleRegistry });
-    await admin.register(jobsRoutes, { queues: deps.queues });
+    await admin.register(jobsRoutes, { queues: deps.queues, rearm: createFailedJobRearm({ broadcasts: deps.broadcasts, outbox: deps.outbox }) });
   });
   return app;
 }

@@ -288,7 +288,11 @@ export class JobQueues {
     return { items, total };
   }
 
-  /** Moves a failed job back to waiting; 'not_found' or 'not_failed' otherwise. */
+  /**
+   * Moves a failed job back to waiting with a fresh set of attempts (an operator's retry is a new
+   * start, not the last of the old attempts); 'not_found' or 'not_failed' otherwise. The move is one
+   * script that checks the job is still failed, so of two concurrent retries one wins.
+   */
   async retryFailed(name: QueueName, id: string): Promise<'retried' | 'not_found' | 'not_failed'> {
     const queue = this.queue(name);
     const state = await queue.getJobState(id);
@@ -296,7 +300,14 @@ export class JobQueues {
     if (state !== 'failed') return 'not_failed';
     const job = await queue.getJob(id);
     if (!job) return 'not_found';
-    await job.retry('failed');
+    try {
+      await job.retry('failed', { resetAttemptsMade: true });
+    } catch (error) {
+      const now = await queue.getJobState(id);
+      if (now === 'unknown') return 'not_found';
+      if (now !== 'failed') return 'not_failed';
+      throw error;
+    }
     return 'retried';
   }
 

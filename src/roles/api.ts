@@ -14,6 +14,7 @@ export const start: StartRole = async (c) => {
     conversations: c.conversations,
     reminders: c.reminders,
     broadcasts: c.broadcasts,
+    outbox: c.outbox,
     scheduleRegistry: c.scheduleRegistry,
     tenantCache,
     metrics: c.metrics,

@@ -7,15 +7,19 @@
  *   send goes ahead even if the broadcast is paused or cancelled afterwards.
  * - `cancel` updates the broadcast (waiting for claims in flight to commit) and, in the same
  *   transaction, marks every unclaimed pending recipient `skipped`.
- * - `completeIfDone` runs after each recipient settles, in its own statement after that commit, so
- *   whichever recipient settles last sees no pending one and completes the broadcast, exactly once.
+ * - `completeIfDone` runs after each recipient settles, after that commit, so whichever recipient
+ *   settles last sees no pending one and completes the broadcast, exactly once. It locks the broadcast
+ *   before its final look, so it also waits for a `rearmFailed` in flight and then sees its recipient.
+ * - `rearmFailed` (an operator's retry of a failed send, never a job) locks the broadcast FOR UPDATE,
+ *   then the recipient: failed → pending with its outbox row failed → pending (the same row, so the
+ *   same idempotency key), and a completed broadcast back to running until that send settles.
  *
  * Progress is counted from the rows (recipients by state; delivered and read from the messages the
  * outbox rows became), never kept in memory.
  */
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
-import type { Broadcast, BroadcastRecipient, BroadcastState } from '../schema.js';
+import type { Broadcast, BroadcastRecipient, BroadcastRecipientState, BroadcastState } from '../schema.js';
 import type { Page } from './conversations.repository.js';
 
 export interface NewBroadcast {
@@ -40,11 +44,19 @@ export interface BroadcastCounts {
 export interface SendTarget {
   recipient: BroadcastRecipient;
   broadcast: Broadcast;
-  /** The tenant's override of BROADCAST_RATE_PER_MINUTE, if any. */
+  /** The tenant's override of BROADCAST_RATE_PER_MINUTE, or null. */
   tenantRatePerMinute: number | null;
 }
 
 export type ClaimResult = { outcome: 'claimed'; outboxId: string } | { outcome: 'not_running'; state: BroadcastState } | { outcome: 'settled' };
+
+export type RearmResult =
+  | { outcome: 'rearmed'; broadcastState: BroadcastState }
+  /** Nothing to re-arm: pending (already re-armed, or its job failed for another reason), sent or skipped. */
+  | { outcome: 'not_failed'; state: BroadcastRecipientState }
+  /** Refused: a cancelled broadcast sends nothing more. */
+  | { outcome: 'cancelled' }
+  | { outcome: 'not_found' };
 
 export interface BroadcastsRepository {
   /** The broadcast and all its recipients, in one transaction. */
@@ -69,6 +81,11 @@ export interface BroadcastsRepository {
   settle(recipientId: string, state: 'sent' | 'failed', error: string | null): Promise<void>;
   /** running → completed when no recipient is pending; true when this call completed it. */
   completeIfDone(broadcastId: string): Promise<boolean>;
+  /**
+   * An operator's retry of a failed send: the failed recipient (and its outbox row) back to pending, a
+   * completed broadcast back to running. Idempotent; never touches a sent or skipped recipient.
+   */
+  rearmFailed(tenantId: string, recipientId: string): Promise<RearmResult>;
 }
 
 const INSERT_CHUNK = 1000;
@@ -78,25 +95,29 @@ function chatTypeOf(jid: string): 'group' | 'direct' {
 }
 
 export function createBroadcastsRepository(db: Database): BroadcastsRepository {
-  const completeIfDone = async (broadcastId: string): Promise<boolean> => {
-    const now = new Date();
-    const result = await db
-      .updateTable('broadcasts')
-      .set({ state: 'completed', finished_at: now, updated_at: now })
-      .where('id', '=', broadcastId)
-      .where('state', '=', 'running')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('broadcast_recipients as r')
-              .select(sql`1`.as('one'))
-              .where('r.broadcast_id', '=', broadcastId)
-              .where('r.state', '=', 'pending'),
-          ),
-        ),
-      )
+  const hasPending = async (executor: Database, broadcastId: string): Promise<boolean> => {
+    const row = await executor
+      .selectFrom('broadcast_recipients')
+      .select(sql`1`.as('one'))
+      .where('broadcast_id', '=', broadcastId)
+      .where('state', '=', 'pending')
+      .limit(1)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return row !== undefined;
+  };
+
+  const completeIfDone = async (broadcastId: string): Promise<boolean> => {
+    // Almost every call finds a pending recipient: answered without a lock.
+    if (await hasPending(db, broadcastId)) return false;
+    return db.transaction().execute(async (trx) => {
+      // The lock waits for a re-arm in flight; the look after it is a new statement, so it sees the
+      // re-armed recipient (one UPDATE … WHERE NOT EXISTS would re-check only the broadcast row).
+      const broadcast = await trx.selectFrom('broadcasts').select('state').where('id', '=', broadcastId).forUpdate().executeTakeFirst();
+      if (broadcast?.state !== 'running' || (await hasPending(trx, broadcastId))) return false;
+      const now = new Date();
+      await trx.updateTable('broadcasts').set({ state: 'completed', finished_at: now, updated_at: now }).where('id', '=', broadcastId).execute();
+      return true;
+    });
   };
 
   return {
@@ -323,5 +344,31 @@ export function createBroadcastsRepository(db: Database): BroadcastsRepository {
     },
 
     completeIfDone,
+
+    rearmFailed: (tenantId, recipientId) =>
+      db.transaction().execute(async (trx): Promise<RearmResult> => {
+        const recipient = await trx
+          .selectFrom('broadcast_recipients')
+          .select('broadcast_id')
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', recipientId)
+          .executeTakeFirst();
+        if (!recipient) return { outcome: 'not_found' };
+        // Lock order: the broadcast, then the recipient (as claim and cancel do).
+        const broadcast = await trx.selectFrom('broadcasts').select(['id', 'state']).where('id', '=', recipient.broadcast_id).forUpdate().executeTakeFirst();
+        const locked = await trx.selectFrom('broadcast_recipients').selectAll().where('id', '=', recipientId).forUpdate().executeTakeFirst();
+        if (!broadcast || !locked) return { outcome: 'not_found' };
+        if (locked.state !== 'failed') return { outcome: 'not_failed', state: locked.state };
+        if (broadcast.state === 'cancelled') return { outcome: 'cancelled' };
+        // The same outbox row, so the same idempotency key: the gateway refused it, so it never sent it.
+        // (A row deleted by retention leaves the recipient unclaimed: its job claims a new one.)
+        if (locked.outbox_id !== null) {
+          await trx.updateTable('outbox').set({ state: 'pending' }).where('id', '=', locked.outbox_id).where('state', '=', 'failed').execute();
+        }
+        await trx.updateTable('broadcast_recipients').set({ state: 'pending', error: null }).where('id', '=', recipientId).execute();
+        if (broadcast.state !== 'completed') return { outcome: 'rearmed', broadcastState: broadcast.state };
+        await trx.updateTable('broadcasts').set({ state: 'running', finished_at: null, updated_at: new Date() }).where('id', '=', broadcast.id).execute();
+        return { outcome: 'rearmed', broadcastState: 'running' };
+      }),
   };
 }

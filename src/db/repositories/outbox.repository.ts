@@ -1,7 +1,8 @@
 /**
  * The outbox's lifecycle after the reply is committed: each send attempt is counted; a send the
  * gateway accepted is recorded with its WhatsApp id (and stored as an outbound message, so receipts
- * and the AI's history see it); a permanent refusal is recorded with its reason.
+ * and the AI's history see it); a permanent refusal is recorded with its reason. Only an operator's
+ * retry of its failed send job re-arms a failed row (`rearmFailed`), before the job runs again.
  */
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
@@ -9,12 +10,22 @@ import type { OutboxRow } from '../schema.js';
 import { lockIdentity } from './message-identity.js';
 import { applyPendingReceipts } from './receipts.repository.js';
 
+export type OutboxRearmResult =
+  | { outcome: 'rearmed' }
+  /** Nothing to re-arm: pending (already re-armed) or sent (never sent twice). */
+  | { outcome: 'not_failed'; state: OutboxRow['state'] }
+  /** A broadcast's row: re-armed with its recipient, by the broadcasts repository. */
+  | { outcome: 'broadcast' }
+  | { outcome: 'not_found' };
+
 export interface OutboxRepository {
   find(tenantId: string, outboxId: string): Promise<OutboxRow | undefined>;
   recordAttempt(outboxId: string, error: string | null): Promise<void>;
   /** Returns the id of the outbound message row that now stands for the send. */
   markSent(outbox: OutboxRow, waMessageId: string): Promise<string>;
   markFailed(outboxId: string, reason: string): Promise<void>;
+  /** failed → pending for a reply or reminder row: the same row, so the same idempotency key. */
+  rearmFailed(tenantId: string, outboxId: string): Promise<OutboxRearmResult>;
   listForConversation(tenantId: string, conversationId: string): Promise<OutboxRow[]>;
 }
 
@@ -86,6 +97,28 @@ export function createOutboxRepository(db: Database): OutboxRepository {
         .where('id', '=', outboxId)
         .where('state', '=', 'pending')
         .execute();
+    },
+
+    rearmFailed: async (tenantId, outboxId) => {
+      const rearmed = await db
+        .updateTable('outbox')
+        .set({ state: 'pending' })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', outboxId)
+        .where('state', '=', 'failed')
+        .where('broadcast_recipient_id', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      if (rearmed) return { outcome: 'rearmed' };
+      const row = await db
+        .selectFrom('outbox')
+        .select(['state', 'broadcast_recipient_id'])
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', outboxId)
+        .executeTakeFirst();
+      if (!row) return { outcome: 'not_found' };
+      if (row.broadcast_recipient_id !== null && row.state === 'failed') return { outcome: 'broadcast' };
+      return { outcome: 'not_failed', state: row.state };
     },
 
     listForConversation: (tenantId, conversationId) =>

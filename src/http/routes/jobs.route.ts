@@ -1,11 +1,14 @@
 /**
  * Job status for operators: every queue's counts and oldest waiting age, a job's state and progress,
- * the failed jobs with their reasons, and a retry that puts a failed job back in line.
+ * the failed jobs with their reasons, and a retry that puts a failed job back in line, having first
+ * re-armed what its failure left failed in the database (see failed-job-rearm.ts), so that a retried
+ * send really sends.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { conflict, notFound } from '../../lib/errors.js';
 import type { JobQueues } from '../../queue/job-queues.js';
+import type { FailedJobRearm } from '../failed-job-rearm.js';
 import { QUEUE_NAMES } from '../../queue/queue-names.js';
 
 const QueueParam = Type.Union(QUEUE_NAMES.map((q) => Type.Literal(q)));
@@ -53,7 +56,7 @@ function toJobView(job: Snapshot) {
   };
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<{ queues: JobQueues }> = async (app, { queues }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<{ queues: JobQueues; rearm: FailedJobRearm }> = async (app, { queues, rearm }) => {
   app.get('/api/queues', { schema: { response: { 200: Type.Object({ queues: Type.Array(QueueView) }) } } }, async () => ({
     queues: await queues.overview(),
   }));
@@ -100,10 +103,16 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<{ queues: JobQueues }> = asyn
     },
     async (request) => {
       const { queue, id } = request.params;
+      const job = await queues.getJob(queue, id);
+      if (!job) throw notFound('Job');
+      if (job.state !== 'failed') throw conflict(`Job ${id} is ${job.state}, not failed; only failed jobs can be retried`);
+      // The database first, then the queue (see failed-job-rearm.ts for why this order).
+      const preparation = await rearm(job);
+      if (!preparation.isAllowed) throw conflict(preparation.reason);
       const outcome = await queues.retryFailed(queue, id);
       if (outcome === 'not_found') throw notFound('Job');
-      if (outcome === 'not_failed') throw conflict(`Job ${id} is not failed; only failed jobs can be retried`);
-      request.log.info({ queue, jobId: id }, 'Failed job retried by an operator');
+      if (outcome === 'not_failed') throw conflict(`Job ${id} is no longer failed (retried meanwhile?); only failed jobs can be retried`);
+      request.log.info({ queue, jobId: id, isRearmed: preparation.isRearmed }, 'Failed job retried by an operator');
       return { id, queue, state: 'waiting' as const };
     },
   );
