@@ -23,6 +23,8 @@ import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js
 const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 /** Long enough for a broadcast to go through, short of vitest's own per-test timeout. */
 const SLOW = { timeout: 30_000 };
+/** For what the page shows within a poll or two (it polls every 2 s; expect.poll's default is 1 s). */
+const SOON = { timeout: 10_000 };
 
 let db: TestDatabase;
 let harness: Harness;
@@ -76,7 +78,7 @@ async function createBroadcastInForm(name: string, text: string, jids: readonly 
   await page.locator('#broadcast-text').fill(text);
   await page.locator('#broadcast-recipients').fill(jids.join('\n'));
   await page.getByRole('button', { name: 'Start broadcast' }).click();
-  await expect.poll(() => page.locator('#broadcast-form-status').textContent()).toContain(`“${name}” created for ${jids.length} recipients`);
+  await expect.poll(() => page.locator('#broadcast-form-status').textContent(), SOON).toContain(`“${name}” created for ${jids.length} recipients`);
   const card = broadcastCard(name);
   await card.waitFor();
   return card;
@@ -198,7 +200,7 @@ describe('the operator console', () => {
 
     const bar = card.getByRole('progressbar');
     await expect.poll(() => bar.getAttribute('aria-valuenow'), SLOW).toBe('100');
-    await expect.poll(() => stateOf(card)).toBe('Completed');
+    await expect.poll(() => stateOf(card), SOON).toBe('Completed');
     expect(await figureOf(card, 'Sent')).toBe(40);
     expect(await figureOf(card, 'Total')).toBe(40);
     expect(await figureOf(card, 'Pending')).toBe(0);
@@ -218,13 +220,13 @@ describe('the operator console', () => {
     await expect.poll(() => stateOf(card), SLOW).toBe('Sending');
 
     await card.getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => stateOf(card)).toBe('Paused');
+    await expect.poll(() => stateOf(card), SOON).toBe('Paused');
     expect((await broadcastById('slow', id)).state).toBe('paused');
     expect(await card.getByRole('button', { name: 'Pause' }).isHidden()).toBe(true);
     await screenshot('03-broadcast-paused-phone');
 
     await card.getByRole('button', { name: 'Resume' }).click();
-    await expect.poll(() => stateOf(card)).toBe('Sending');
+    await expect.poll(() => stateOf(card), SOON).toBe('Sending');
     expect((await broadcastById('slow', id)).state).toBe('running');
 
     // Cancel asks for a second click before it acts.
@@ -232,8 +234,10 @@ describe('the operator console', () => {
     await cancel.click();
     expect((await broadcastById('slow', id)).state).toBe('running');
     await card.getByRole('button', { name: 'Click again to cancel' }).click();
-    await expect.poll(() => stateOf(card)).toBe('Cancelled');
+    await expect.poll(() => stateOf(card), SOON).toBe('Cancelled');
     expect((await broadcastById('slow', id)).state).toBe('cancelled');
+    // A send claimed just before the cancel still goes out; the next test's injected failures must not meet it.
+    await expect.poll(async () => (await broadcastById('slow', id)).pending, SOON).toBe(0);
   });
 
   it('lists failed broadcast sends with their reason; Retry re-runs them and the broadcast recovers', async () => {
@@ -246,7 +250,7 @@ describe('the operator console', () => {
     expect(await figureOf(card, 'Sent')).toBe(3);
 
     const failed = page.locator('#failed-list article.failed-job[data-queue="broadcasts"]');
-    await expect.poll(() => failed.count()).toBe(3);
+    await expect.poll(() => failed.count(), SOON).toBe(3);
     for (const reason of await failed.locator('.reason').allTextContents()) expect(reason).toContain('Gateway rejected the send with 400');
     expect(await failed.first().locator('dl.figures').innerText()).toContain('Attempts');
     await page.locator('#failed').scrollIntoViewIfNeeded();
@@ -258,9 +262,9 @@ describe('the operator console', () => {
     for (const jobId of ids) {
       const job = page.locator('#failed-list article.failed-job').filter({ has: page.getByText(jobId, { exact: true }) });
       await job.getByRole('button', { name: 'Retry' }).click();
-      await expect.poll(() => job.count()).toBe(0);
+      await expect.poll(() => job.count(), SOON).toBe(0);
     }
-    await expect.poll(() => failed.count()).toBe(0);
+    await expect.poll(() => failed.count(), SOON).toBe(0);
     await expect.poll(() => figureOf(card, 'Failed'), SLOW).toBe(0);
     expect(await figureOf(card, 'Sent')).toBe(6);
     expect(await stateOf(card)).toBe('Completed');
