@@ -32,7 +32,7 @@ const MIN_RECHECK_MS = 250;
 /** How soon the fan-out of a paused broadcast looks again. */
 const PAUSED_RECHECK_MS = 1000;
 
-export function sliceSize(intervalMs: number): number {
+function sliceSize(intervalMs: number): number {
   return Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(SLICE_MS / intervalMs)));
 }
 

@@ -358,13 +358,16 @@ export function createBroadcastsRepository(db: Database): BroadcastsRepository {
         const broadcast = await trx.selectFrom('broadcasts').select(['id', 'state']).where('id', '=', recipient.broadcast_id).forUpdate().executeTakeFirst();
         const locked = await trx.selectFrom('broadcast_recipients').selectAll().where('id', '=', recipientId).forUpdate().executeTakeFirst();
         if (!broadcast || !locked) return { outcome: 'not_found' };
-        if (locked.state !== 'failed') return { outcome: 'not_failed', state: locked.state };
+        if (locked.state !== 'failed' && locked.state !== 'pending') return { outcome: 'not_failed', state: locked.state };
         if (broadcast.state === 'cancelled') return { outcome: 'cancelled' };
         // The same outbox row, so the same idempotency key: the gateway refused it, so it never sent it.
-        // (A row deleted by retention leaves the recipient unclaimed: its job claims a new one.)
-        if (locked.outbox_id !== null) {
-          await trx.updateTable('outbox').set({ state: 'pending' }).where('id', '=', locked.outbox_id).where('state', '=', 'failed').execute();
-        }
+        // (A row deleted by retention leaves the recipient unclaimed: its job claims a new one.) A
+        // pending recipient whose row failed is a run that died between the two; it is re-armed too.
+        const outbox =
+          locked.outbox_id === null
+            ? undefined
+            : await trx.updateTable('outbox').set({ state: 'pending' }).where('id', '=', locked.outbox_id).where('state', '=', 'failed').returning('id').executeTakeFirst();
+        if (locked.state === 'pending') return outbox ? { outcome: 'rearmed', broadcastState: broadcast.state } : { outcome: 'not_failed', state: 'pending' };
         await trx.updateTable('broadcast_recipients').set({ state: 'pending', error: null }).where('id', '=', recipientId).execute();
         if (broadcast.state !== 'completed') return { outcome: 'rearmed', broadcastState: broadcast.state };
         await trx.updateTable('broadcasts').set({ state: 'running', finished_at: null, updated_at: new Date() }).where('id', '=', broadcast.id).execute();
