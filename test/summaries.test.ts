@@ -63,16 +63,18 @@ describe('summaries', () => {
     }, { what: 'the summary stored' });
     expect(conversation.summary).toBe('Dana wants to move her appointment to Tuesday.');
 
-    // Every message scheduled a summary job; only the newest one summarised. The reply went out too.
-    await waitFor(async () => {
-      const jobs = await Promise.all(
-        ['SUM-0', 'SUM-1', 'SUM-2'].map(async (id) => {
-          const [m] = await db.query<{ id: string }>('select id from messages where wa_message_id = $1', [id]);
-          return harness.container.queues.getJob('low', `summary|acme|${m?.id ?? ''}`);
-        }),
-      );
-      return jobs.every((j) => j?.state === 'completed');
-    }, { what: 'every summary job finished' });
+    // The customer's messages waited for a reply, so they left the summary to it: the reply's send
+    // scheduled the one summary job, after our outbound message.
+    const [reply] = await db.query<{ id: string }>('select id from messages where remote_jid = $1 and from_me order by id desc limit 1', [remoteJid]);
+    const summaryJob = await waitFor(async () => {
+      const found = await harness.container.queues.getJob('low', `summary|acme|${reply?.id ?? ''}`);
+      return found?.state === 'completed' ? found : undefined;
+    }, { what: 'the summary job after the reply finished' });
+    expect(summaryJob.returnValue).toMatchObject({ outcome: 'summarised' });
+    for (const id of ['SUM-0', 'SUM-1', 'SUM-2']) {
+      const [m] = await db.query<{ id: string }>('select id from messages where wa_message_id = $1', [id]);
+      expect(await harness.container.queues.getJob('low', `summary|acme|${m?.id ?? ''}`)).toBeNull();
+    }
     expect(openai.requests.filter((r) => isSummaryRequest(r.body))).toHaveLength(1);
 
     await harness.post(textMessageBody({ id: 'SUM-3', remoteJid, text: 'Is 10:00 possible?', timestamp: nowSeconds() }));

@@ -92,8 +92,7 @@ async function blockedOnAdvisoryLock(): Promise<number> {
 }
 
 /** Waits until the job is active in BullMQ and its handler is blocked on the held identity lock. */
-async function waitUntilHeldMidJob(proc: SwitchboardProcess, jobId: string): Promise<void> {
-  await proc.waitForLog('Job started', (l) => l['jobId'] === jobId);
+async function waitUntilHeldMidJob(jobId: string): Promise<void> {
   await waitFor(async () => (await jobState(jobId)) === 'active', { what: `job ${jobId} active` });
   await waitFor(async () => (await blockedOnAdvisoryLock()) === 1, { what: 'the store transaction to wait on the identity lock' });
 }
@@ -159,7 +158,7 @@ describe('worker SIGKILL', () => {
     const lock = await holdIdentityLock(waMessageId);
     const first = await spawnWorker();
     const jobId = await postMessage(waMessageId);
-    await waitUntilHeldMidJob(first.proc, jobId);
+    await waitUntilHeldMidJob(jobId);
 
     expect(await first.proc.kill('SIGKILL')).toBeNull();
     expect(first.proc.child.signalCode).toBe('SIGKILL');
@@ -207,7 +206,7 @@ describe('worker SIGTERM', () => {
     const lock = await holdIdentityLock(waMessageId);
     const worker = await spawnWorker({ SHUTDOWN_GRACE_MS: '10000' });
     const jobId = await postMessage(waMessageId);
-    await waitUntilHeldMidJob(worker.proc, jobId);
+    await waitUntilHeldMidJob(jobId);
 
     const signalledAt = Date.now();
     worker.proc.child.kill('SIGTERM');
@@ -239,7 +238,7 @@ describe('worker SIGTERM', () => {
     const lock = await holdIdentityLock(waMessageId);
     const worker = await spawnWorker({ SHUTDOWN_GRACE_MS: '1000' });
     const jobId = await postMessage(waMessageId);
-    await waitUntilHeldMidJob(worker.proc, jobId);
+    await waitUntilHeldMidJob(jobId);
 
     const signalledAt = Date.now();
     worker.proc.child.kill('SIGTERM');

@@ -35,7 +35,8 @@ export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): 
     // `run` also counts re-runs after a crashed worker, which are not failed attempts.
     const jobLog = log.child({ queue: job.queue, jobId: job.id, job: job.name, attempt, run: job.attemptsStarted });
     const started = performance.now();
-    jobLog.info('Job started');
+    // Debug only: "Job finished" or "Job failed" says the same at info, one line per job instead of two.
+    jobLog.debug('Job started');
     try {
       if (!isJobName(job.name)) throw new PermanentJobError(`Unknown job name "${job.name}"`);
       const check = payloadChecks[job.name];

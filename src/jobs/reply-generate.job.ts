@@ -2,9 +2,10 @@
  * `reply_generate`: answers a conversation's pending customer messages with one reply, exactly once.
  *
  * 1. Re-enqueue sends of replies an earlier run committed but may not have enqueued (crash window).
- * 2. Claim the unanswered messages under this job's id — unless a newer pending message exists: then
- *    its own job, scheduled later, answers the whole burst (the debounce). Claims of an earlier job
- *    that has not committed are taken over; that job then commits nothing.
+ * 2. Claim the conversation's unanswered messages under this job's id. The job was armed by the first
+ *    message of the burst; the later ones scheduled nothing and are claimed here too. Until the burst
+ *    has been quiet for REPLY_DEBOUNCE_MS the job postpones itself (the debounce). Claims of an earlier
+ *    job that has not committed are taken over; that job then commits nothing.
  * 3. Apply the reply policy; ask the AI (outside any transaction: it may take seconds).
  * 4. Commit the reply as one outbox row and mark the claimed messages answered, atomically; enqueue
  *    its send. A re-run after step 4 finds nothing to claim and only re-enqueues the (deduplicated) send.
@@ -14,7 +15,7 @@ import { DEFAULT_REPLY_TEMPLATE, DEFAULT_VOICE_NOTE_REPLY } from '../ai/index.js
 import { errorMessage } from '../lib/errors.js';
 import type { ReplyGenerateJob } from '../queue/job-catalog.js';
 import { PermanentJobError } from '../queue/job-errors.js';
-import { sendJobId } from '../queue/job-ids.js';
+import { sendJobId, summaryJobId } from '../queue/job-ids.js';
 import { toChatTurns } from './chat-history.js';
 import type { JobDeps, JobHandler } from './job-context.js';
 import { decideReply } from './reply-policy.js';
@@ -28,15 +29,35 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
   for (const row of await deps.replies.pendingOutbox(conversationId)) await enqueueSend(deps, tenantId, row.id);
 
   const claimedBy = job.id;
-  const claim = await deps.replies.claim({ conversationId, triggerMessageId: payload.triggerMessageId, claimedBy });
+  const claim = await deps.replies.claim({
+    conversationId,
+    triggerMessageId: payload.triggerMessageId,
+    claimedBy,
+    quietMs: deps.settings.debounceMs,
+  });
+  if (claim.kind === 'wait') return job.postpone(claim.untilEpochMs);
   if (claim.kind === 'superseded') {
-    log.info({ tenantId, conversationId }, 'A newer message will be answered with this one');
+    log.info({ tenantId, conversationId }, 'Another reply job answers these messages');
     return { outcome: 'superseded' };
   }
   if (claim.messages.length === 0) return { outcome: 'nothing_pending' };
 
   const [tenant, conversation] = await Promise.all([deps.tenants.find(tenantId), deps.conversations.find(tenantId, conversationId)]);
   if (!tenant || !conversation) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
+  // Unanswered customer messages still refresh the summary once the chat goes quiet (an answered
+  // burst gets it after the reply's send).
+  const settle = async (state: 'skipped' | 'failed', note: string): Promise<void> => {
+    await deps.replies.settle(claimedBy, state, note);
+    const newest = claim.messages[claim.messages.length - 1];
+    if (newest && conversation.chat_type === 'direct') {
+      await deps.queues.enqueue(
+        'conversation_summarize',
+        { tenantId, conversationId, triggerMessageId: newest.id },
+        summaryJobId(tenantId, newest.id),
+        deps.settings.summaryIdleMs,
+      );
+    }
+  };
   const decision = decideReply({
     tenant,
     conversation,
@@ -46,7 +67,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
     settings: deps.settings,
   });
   if (decision.action === 'skip') {
-    await deps.replies.settle(claimedBy, 'skipped', decision.reason);
+    await settle('skipped', decision.reason);
     log.info({ tenantId, conversationId, reason: decision.reason, messages: claim.messages.length }, 'Not answering');
     return { outcome: 'skipped', reason: decision.reason };
   }
@@ -68,16 +89,16 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
       });
     } catch (error) {
       if (error instanceof AiPermanentError) {
-        await deps.replies.settle(claimedBy, 'failed', `AI provider refused: ${error.message}`);
+        await settle('failed', `AI provider refused: ${error.message}`);
         throw new PermanentJobError(`AI provider refused: ${error.message}`);
       }
       // Out of attempts: say so on the messages too, instead of leaving them claimed forever.
-      if (job.attemptsMade + 1 >= job.maxAttempts) await deps.replies.settle(claimedBy, 'failed', `AI provider failed: ${errorMessage(error)}`);
+      if (job.attemptsMade + 1 >= job.maxAttempts) await settle('failed', `AI provider failed: ${errorMessage(error)}`);
       throw error;
     }
   }
   if (!text.trim()) {
-    await deps.replies.settle(claimedBy, 'skipped', 'empty_ai_answer');
+    await settle('skipped', 'empty_ai_answer');
     log.warn({ tenantId, conversationId }, 'The AI answered nothing; no reply sent');
     return { outcome: 'skipped', reason: 'empty_ai_answer' };
   }

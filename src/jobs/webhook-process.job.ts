@@ -2,9 +2,10 @@
  * `webhook_process`: one inbound WhatsApp message, normalised and stored idempotently. A re-run (a
  * retry, a stalled job after a crash) finds the message identity already stored and changes nothing.
  *
- * A customer message that may need an answer is stored `pending` and schedules a reply job
- * REPLY_DEBOUNCE_MS later (messages arriving meanwhile schedule their own, and only the newest one
- * answers them all). A direct chat also schedules a summary refresh for when it goes quiet.
+ * A customer message that may need an answer is stored `pending`; the first one of a burst schedules
+ * the burst's reply job REPLY_DEBOUNCE_MS later, the rest join it (see replies.repository.ts). A
+ * direct-chat message that needs no answer schedules a summary refresh for when the chat goes quiet;
+ * one that does leaves that to the reply (sent or not).
  */
 import type { WebhookProcessJob } from '../queue/job-catalog.js';
 import { replyJobId, summaryJobId } from '../queue/job-ids.js';
@@ -35,17 +36,19 @@ export const handle: JobHandler<WebhookProcessJob> = async (payload, { deps, log
     { tenantId, waMessageId: message.waMessageId, kind: message.kind, isNew: stored.isNew },
     stored.isNew ? 'Message stored' : 'Message already stored',
   );
-  // Scheduled on every run, not only the first: a run that crashed after storing must not leave the
-  // message unanswered. The job ids make the repeats no-ops.
-  if (stored.messageId && stored.replyState === 'pending') {
+  // The message that armed the burst's reply job schedules it; so does every re-run while the message
+  // waits (a run that crashed after storing must not leave it unanswered; the job id makes repeats
+  // no-ops). A new message that joined an armed burst schedules nothing.
+  const armedBy = stored.replyJobMessageId;
+  if (armedBy && (armedBy === stored.messageId || !stored.isNew)) {
     await deps.queues.enqueue(
       'reply_generate',
-      { tenantId, conversationId: stored.conversationId, triggerMessageId: stored.messageId },
-      replyJobId(tenantId, stored.messageId),
+      { tenantId, conversationId: stored.conversationId, triggerMessageId: armedBy },
+      replyJobId(tenantId, armedBy),
       deps.settings.debounceMs,
     );
   }
-  if (stored.messageId && message.chatType === 'direct') {
+  if (stored.messageId && message.chatType === 'direct' && stored.replyState !== 'pending') {
     await deps.queues.enqueue(
       'conversation_summarize',
       { tenantId, conversationId: stored.conversationId, triggerMessageId: stored.messageId },

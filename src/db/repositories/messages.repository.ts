@@ -17,6 +17,11 @@ export interface StoreOutcome {
   messageId: string | null;
   conversationId: string;
   replyState: ReplyState | null;
+  /**
+   * While the message waits for a reply: the message whose reply job will answer it (and the rest of
+   * its burst). Equal to `messageId` when this message armed the job, so its store must schedule it.
+   */
+  replyJobMessageId: string | null;
 }
 
 export interface StoreOptions {
@@ -66,7 +71,9 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
   if (target) await lockIdentity(trx, { tenantId, remoteJid: m.remoteJid, waMessageId: target.id, fromMe: target.fromMe });
 
   const contactId = await upsertContact(trx, tenantId, m);
-  const conversationId = await upsertConversation(trx, tenantId, m, contactId);
+  // The upsert also locks the conversation row until commit: a reply job's claim waits for it.
+  const conversation = await upsertConversation(trx, tenantId, m, contactId);
+  const conversationId = conversation.id;
 
   const inserted = await trx
     .insertInto('messages')
@@ -109,7 +116,14 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
       .where('wa_message_id', '=', m.waMessageId)
       .where('from_me', '=', m.fromMe)
       .executeTakeFirst();
-    return { isNew: false, messageId: existing?.id ?? null, conversationId, replyState: existing?.reply_state ?? null };
+    const replyState = existing?.reply_state ?? null;
+    return {
+      isNew: false,
+      messageId: existing?.id ?? null,
+      conversationId,
+      replyState,
+      replyJobMessageId: replyState === 'pending' ? conversation.replyJobMessageId : null,
+    };
   }
 
   if (target) {
@@ -135,7 +149,18 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
     .execute();
   for (const action of earlyActions) await applyAction(trx, action, inserted.id);
   await applyPendingReceipts(trx, identity, inserted.id);
-  return { isNew: true, messageId: inserted.id, conversationId, replyState: inserted.reply_state };
+  const replyJobMessageId = inserted.reply_state === 'pending' ? await armReplyJob(trx, conversation, inserted.id) : null;
+  return { isNew: true, messageId: inserted.id, conversationId, replyState: inserted.reply_state, replyJobMessageId };
+}
+
+/**
+ * The first unanswered message of a burst arms the conversation's reply job; later ones join it. The
+ * conversation row is locked by this transaction's upsert, so the value read there is current.
+ */
+async function armReplyJob(trx: Transaction<DB>, conversation: UpsertedConversation, messageId: string): Promise<string> {
+  if (conversation.replyJobMessageId !== null) return conversation.replyJobMessageId;
+  await trx.updateTable('conversations').set({ reply_job_message_id: messageId }).where('id', '=', conversation.id).execute();
+  return messageId;
 }
 
 /** The contact is the person on the other side: the group member who wrote, or the 1:1 chat partner. */
@@ -161,12 +186,17 @@ async function upsertContact(trx: Transaction<DB>, tenantId: string, m: Normaliz
   return row.id;
 }
 
+interface UpsertedConversation {
+  id: string;
+  replyJobMessageId: string | null;
+}
+
 async function upsertConversation(
   trx: Transaction<DB>,
   tenantId: string,
   m: NormalizedMessage,
   contactId: string | null,
-): Promise<string> {
+): Promise<UpsertedConversation> {
   const row = await trx
     .insertInto('conversations')
     .values({
@@ -182,9 +212,9 @@ async function upsertConversation(
         contact_id: sql`coalesce(conversations.contact_id, excluded.contact_id)`,
       }),
     )
-    .returning('id')
+    .returning(['id', 'reply_job_message_id'])
     .executeTakeFirstOrThrow();
-  return row.id;
+  return { id: row.id, replyJobMessageId: row.reply_job_message_id };
 }
 
 /** Applies a stored reaction, revoke or edit to its target row. Each is idempotent. */

@@ -1,9 +1,10 @@
 /**
  * The reply bookkeeping that makes "answered exactly once" hold across retries, crashes and bursts.
  *
- * An inbound message that may be answered is stored `pending`. A reply job *claims* the unanswered
- * messages of its conversation under its own (deterministic) job id; a re-run of the same job finds
- * its claims again. A later job takes over the claims of an earlier one that has not committed yet
+ * An inbound message that may be answered is stored `pending`; the first one of a burst *arms* the
+ * conversation (`reply_job_message_id`) and schedules the one reply job of the burst. That job
+ * *claims* the unanswered messages of its conversation under its own (deterministic) job id and
+ * disarms it, in one transaction; a re-run of the same job finds its claims again. A later job takes over the claims of an earlier one that has not committed yet
  * (its AI call is slow, or waiting for a retry), so the customer gets one reply to the whole burst;
  * the earlier job then finds its claims gone when it tries to commit, and sends nothing. The reply
  * is committed as one outbox row, unique per (tenant, last inbound message), in the same transaction
@@ -13,7 +14,10 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../database.js';
 import type { DB, Message, OutboxRow } from '../schema.js';
 
-export type ClaimResult = { kind: 'superseded' } | { kind: 'claimed'; messages: Message[] };
+export type ClaimResult =
+  | { kind: 'superseded' }
+  | { kind: 'wait'; untilEpochMs: number }
+  | { kind: 'claimed'; messages: Message[] };
 
 export interface NewReply {
   tenantId: string;
@@ -27,11 +31,12 @@ export interface NewReply {
 
 export interface RepliesRepository {
   /**
-   * Claims the conversation's unanswered messages for `claimedBy`, unless a newer unanswered message
-   * exists whose own job will answer them all (the debounce), or returns the claims this job already
-   * holds.
+   * Claims the conversation's unanswered messages for `claimedBy` (the job armed by
+   * `triggerMessageId`) and disarms the conversation, or returns the claims this job already holds.
+   * `wait` when the newest unanswered message is younger than `quietMs`; `superseded` when another
+   * message's job is the armed one.
    */
-  claim(options: { conversationId: string; triggerMessageId: string; claimedBy: string }): Promise<ClaimResult>;
+  claim(options: { conversationId: string; triggerMessageId: string; claimedBy: string; quietMs: number }): Promise<ClaimResult>;
   /** Releases this job's claims as skipped or failed, with the reason, so they are never answered. */
   settle(claimedBy: string, state: 'skipped' | 'failed', note: string): Promise<number>;
   /**
@@ -50,9 +55,17 @@ async function lockConversation(trx: Transaction<DB>, conversationId: string): P
 
 export function createRepliesRepository(db: Database): RepliesRepository {
   return {
-    claim: ({ conversationId, triggerMessageId, claimedBy }) =>
+    claim: ({ conversationId, triggerMessageId, claimedBy, quietMs }) =>
       db.transaction().execute(async (trx): Promise<ClaimResult> => {
         await lockConversation(trx, conversationId);
+        // The row lock orders this claim against stores of the same conversation (their upsert locks
+        // the row): a message stored before it is claimed here, one stored after it arms a new job.
+        const conversation = await trx
+          .selectFrom('conversations')
+          .select('reply_job_message_id')
+          .where('id', '=', conversationId)
+          .forUpdate()
+          .executeTakeFirst();
         const mine = await trx
           .selectFrom('messages')
           .selectAll()
@@ -62,18 +75,22 @@ export function createRepliesRepository(db: Database): RepliesRepository {
           .orderBy('id')
           .execute();
         if (mine.length > 0) return { kind: 'claimed', messages: mine };
-        // A newer unanswered message (pending, or already claimed by its own job) means a later job
-        // answers the whole burst. Only the job of the newest message goes on, and may take over
-        // older jobs' claims; an older job never takes a newer one's.
-        const newer = await trx
-          .selectFrom('messages')
-          .select('id')
-          .where('conversation_id', '=', conversationId)
-          .where('reply_state', 'in', ['pending', 'claimed'])
-          .where('id', '>', triggerMessageId)
-          .limit(1)
-          .executeTakeFirst();
-        if (newer) return { kind: 'superseded' };
+        const armed = conversation?.reply_job_message_id ?? null;
+        // Another message's job is armed to answer the burst (a job scheduled before the mark existed).
+        if (armed !== null && armed !== triggerMessageId) return { kind: 'superseded' };
+        if (quietMs > 0) {
+          // The debounce: answer once the burst has been quiet for `quietMs` since its newest message.
+          const newest = await trx
+            .selectFrom('messages')
+            .select((eb) => eb.fn.max(sql<Date>`coalesce(received_at, sent_at)`).as('at'))
+            .where('conversation_id', '=', conversationId)
+            .where('reply_state', '=', 'pending')
+            .executeTakeFirst();
+          const quietAt = newest?.at ? new Date(newest.at).getTime() + quietMs : 0;
+          if (quietAt > Date.now()) return { kind: 'wait', untilEpochMs: quietAt };
+        }
+        if (armed !== null) await trx.updateTable('conversations').set({ reply_job_message_id: null }).where('id', '=', conversationId).execute();
+        // Older jobs' uncommitted claims are taken over: one reply answers the whole burst.
         const claimed = await trx
           .updateTable('messages')
           .set({ reply_state: 'claimed', reply_claimed_by: claimedBy })
