@@ -4,8 +4,8 @@
  * PostgreSQL database.
  *
  * A job is held mid-flight for real, without code hooks: the test takes the message identity's
- * advisory lock (the one `lockIdentity` takes at the start of the store transaction), so the job's
- * handler blocks inside its transaction, `active` in BullMQ, until the test lets go.
+ * advisory lock (the one the store function `switchboard_store_message` takes first), so the job's
+ * handler blocks inside its store statement, `active` in BullMQ, until the test lets go.
  */
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -81,7 +81,7 @@ async function releaseLock(client: pg.Client): Promise<void> {
   lockClients.splice(lockClients.indexOf(client), 1);
 }
 
-/** Sessions of the test database waiting for an advisory lock: a job blocked inside its store transaction. */
+/** Sessions of the test database waiting for an advisory lock: a job blocked inside its store statement. */
 async function blockedOnAdvisoryLock(): Promise<number> {
   const [row] = await query<{ n: string }>(
     `select count(*) as n from pg_locks l join pg_database d on d.oid = l.database
@@ -94,7 +94,7 @@ async function blockedOnAdvisoryLock(): Promise<number> {
 /** Waits until the job is active in BullMQ and its handler is blocked on the held identity lock. */
 async function waitUntilHeldMidJob(jobId: string): Promise<void> {
   await waitFor(async () => (await jobState(jobId)) === 'active', { what: `job ${jobId} active` });
-  await waitFor(async () => (await blockedOnAdvisoryLock()) === 1, { what: 'the store transaction to wait on the identity lock' });
+  await waitFor(async () => (await blockedOnAdvisoryLock()) === 1, { what: 'the store statement to wait on the identity lock' });
 }
 
 /** Waits until the job has finished, either way, and asserts it completed (a failure shows its reason). */
@@ -163,8 +163,9 @@ describe('worker SIGKILL', () => {
     expect(await first.proc.kill('SIGKILL')).toBeNull();
     expect(first.proc.child.signalCode).toBe('SIGKILL');
     await releaseLock(lock);
-    // The killed attempt's transaction never committed, and nobody has finished the job.
-    expect(await storedRows(waMessageId)).toBe(0);
+    // The killed worker's store was one statement already inside PostgreSQL, waiting for the lock:
+    // the server runs it to its end although its client is gone. Nobody has finished the job.
+    await waitFor(async () => (await storedRows(waMessageId)) === 1, { what: 'the killed attempt\'s statement to finish' });
     expect(await jobState(jobId)).toBe('active');
 
     const second = await spawnWorker();
@@ -172,8 +173,8 @@ describe('worker SIGKILL', () => {
     await second.proc.waitForLog(STALLED_LOG, (l) => l['jobId'] === jobId);
     // The line may reach us through the pipe after Redis already says completed: wait for it.
     await second.proc.waitForLog('Job finished', (l) => l['jobId'] === jobId);
-    // The re-run found nothing stored by the killed attempt: it stored the message itself.
-    expect(done.returnValue).toMatchObject({ outcome: 'stored' });
+    // The re-run found the message stored and stored nothing more.
+    expect(done.returnValue).toMatchObject({ outcome: 'already_stored' });
     expect(await storedRows(waMessageId)).toBe(1);
     // A stall is not a failed attempt: two starts, one stall, one attempt made (the successful one).
     expect(await attemptCounters(jobId)).toEqual({ attemptsMade: 1, attemptsStarted: 2, stalledCounter: 1 });
@@ -254,11 +255,12 @@ describe('worker SIGTERM', () => {
     expect(await jobState(jobId)).toBe('active');
 
     await releaseLock(lock);
-    expect(await storedRows(waMessageId)).toBe(0);
+    // As with SIGKILL: the store statement the server already had finishes on its own.
+    await waitFor(async () => (await storedRows(waMessageId)) === 1, { what: 'the stopped attempt\'s statement to finish' });
     const next = await spawnWorker();
     const done = await waitForCompleted(jobId);
     await next.proc.waitForLog(STALLED_LOG, (l) => l['jobId'] === jobId);
-    expect(done.returnValue).toMatchObject({ outcome: 'stored' });
+    expect(done.returnValue).toMatchObject({ outcome: 'already_stored' });
     expect(await attemptCounters(jobId)).toEqual({ attemptsMade: 1, attemptsStarted: 2, stalledCounter: 1 });
     expect(await storedRows(waMessageId)).toBe(1);
   });

@@ -8,6 +8,7 @@ import * as receivedAt from './0003-received-at.js';
 import * as reminders from './0004-reminders.js';
 import * as broadcasts from './0005-broadcasts.js';
 import * as replyJob from './0006-reply-job.js';
+import * as storeMessageFunction from './0007-store-message-function.js';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'reminders', up: reminders.up },
   { version: 5, name: 'broadcasts', up: broadcasts.up },
   { version: 6, name: 'reply-job', up: replyJob.up },
+  { version: 7, name: 'store-message-function', up: storeMessageFunction.up },
 ];

@@ -16,8 +16,12 @@ export interface MessageIdentity {
  * receipts — and never be applied.
  */
 export async function lockIdentity(trx: Transaction<DB>, identity: MessageIdentity): Promise<void> {
-  const key = JSON.stringify([identity.tenantId, identity.remoteJid, identity.waMessageId, identity.fromMe]);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${identityLockKey(identity)}, 0))`.execute(trx);
+}
+
+/** The text hashed into the identity's advisory lock (the store function takes it as a parameter). */
+export function identityLockKey(identity: MessageIdentity): string {
+  return JSON.stringify([identity.tenantId, identity.remoteJid, identity.waMessageId, identity.fromMe]);
 }
 
 export async function findMessageId(trx: Transaction<DB>, identity: MessageIdentity): Promise<string | undefined> {

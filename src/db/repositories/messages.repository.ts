@@ -8,7 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import type { NormalizedMessage } from '../../whatsapp/message.types.js';
 import type { Database } from '../database.js';
 import type { DB, Message, ReplyState } from '../schema.js';
-import { lockIdentity, type MessageIdentity } from './message-identity.js';
+import { identityLockKey, lockIdentity, type MessageIdentity } from './message-identity.js';
 import { applyPendingReceipts } from './receipts.repository.js';
 
 export interface StoreOutcome {
@@ -41,8 +41,15 @@ const ACTION_KINDS = new Set(['reaction', 'revoke', 'edit']);
 
 export function createMessagesRepository(db: Database): MessagesRepository {
   return {
-    store: (tenantId, message, options = { awaitsReply: false }) =>
-      db.transaction().execute((trx) => storeInTransaction(trx, tenantId, message, options)),
+    store: async (tenantId, message, options = { awaitsReply: false }) => {
+      // Most messages take one round trip; a reaction, revoke or edit, or a message something arrived
+      // ahead of, is stored in a transaction that also applies what belongs to it.
+      if (!isAction(message)) {
+        const fast = await callStoreFunction(db, tenantId, message, options, { fastOnly: true });
+        if (fast) return fast;
+      }
+      return db.transaction().execute((trx) => storeInTransaction(trx, tenantId, message, options));
+    },
     findByIdentity: (identity) =>
       db
         .selectFrom('messages')
@@ -64,67 +71,63 @@ export function createMessagesRepository(db: Database): MessagesRepository {
   };
 }
 
+function isAction(m: NormalizedMessage): boolean {
+  return m.target !== null && ACTION_KINDS.has(m.kind);
+}
+
+interface StoreFunctionRow {
+  o_slow: boolean;
+  o_is_new: boolean;
+  o_message_id: string | null;
+  o_conversation_id: string | null;
+  o_reply_state: ReplyState | null;
+  o_reply_job_message_id: string | null;
+}
+
+/**
+ * Calls `switchboard_store_message` (migration 0007): the identity lock, contact, conversation,
+ * message and reply-job arming in one statement. With `fastOnly`, returns undefined (and writes
+ * nothing) when the message needs the transactional path.
+ */
+async function callStoreFunction(
+  executor: Database | Transaction<DB>,
+  tenantId: string,
+  m: NormalizedMessage,
+  options: StoreOptions,
+  { fastOnly }: { fastOnly: boolean },
+): Promise<StoreOutcome | undefined> {
+  const contact = contactOf(m);
+  const target = isAction(m) ? m.target : null;
+  const json = (value: unknown): string | null => (value ? JSON.stringify(value) : null);
+  const { rows } = await sql<StoreFunctionRow>`select * from switchboard_store_message(
+    ${identityLockKey({ tenantId, remoteJid: m.remoteJid, waMessageId: m.waMessageId, fromMe: m.fromMe })}, ${fastOnly},
+    ${tenantId}, ${m.remoteJid}, ${m.waMessageId}, ${m.fromMe}, ${m.chatType},
+    ${contact?.jid ?? null}, ${contact?.phone ?? null}, ${contact?.pushName ?? null},
+    ${m.senderJid}, ${m.participant}, ${m.kind}, ${m.contentType}, ${m.text},
+    ${json(m.media)}::jsonb, ${json(m.location)}::jsonb, ${json(m.contacts)}::jsonb, ${m.quotedMessageId},
+    ${target?.id ?? null}, ${target?.fromMe ?? null}::boolean,
+    ${m.sentAt}::timestamptz, ${m.status}::smallint, ${options.awaitsReply}, ${options.receivedAt ?? null}::timestamptz)`.execute(executor);
+  const row = rows[0];
+  if (!row) throw new Error('switchboard_store_message returned no row');
+  if (row.o_slow) return undefined;
+  if (!row.o_conversation_id) throw new Error('switchboard_store_message returned no conversation');
+  return {
+    isNew: row.o_is_new,
+    messageId: row.o_message_id,
+    conversationId: row.o_conversation_id,
+    replyState: row.o_reply_state,
+    replyJobMessageId: row.o_reply_job_message_id,
+  };
+}
+
 async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: NormalizedMessage, options: StoreOptions): Promise<StoreOutcome> {
-  const identity: MessageIdentity = { tenantId, remoteJid: m.remoteJid, waMessageId: m.waMessageId, fromMe: m.fromMe };
-  await lockIdentity(trx, identity);
-  const target = m.target && ACTION_KINDS.has(m.kind) ? m.target : null;
+  // The function locks this message's identity first; the target's lock comes second, as everywhere.
+  const outcome = await callStoreFunction(trx, tenantId, m, options, { fastOnly: false });
+  if (!outcome) throw new Error('switchboard_store_message asked for the slow path twice');
+  const target = isAction(m) ? m.target : null;
   if (target) await lockIdentity(trx, { tenantId, remoteJid: m.remoteJid, waMessageId: target.id, fromMe: target.fromMe });
-
-  const contactId = await upsertContact(trx, tenantId, m);
-  // The upsert also locks the conversation row until commit: a reply job's claim waits for it.
-  const conversation = await upsertConversation(trx, tenantId, m, contactId);
-  const conversationId = conversation.id;
-
-  const inserted = await trx
-    .insertInto('messages')
-    .values({
-      tenant_id: tenantId,
-      conversation_id: conversationId,
-      remote_jid: m.remoteJid,
-      wa_message_id: m.waMessageId,
-      from_me: m.fromMe,
-      sender_jid: m.senderJid,
-      participant: m.participant,
-      kind: m.kind,
-      content_type: m.contentType,
-      text: m.text,
-      media: m.media ? JSON.stringify(m.media) : null,
-      location: m.location ? JSON.stringify(m.location) : null,
-      contacts: m.contacts ? JSON.stringify(m.contacts) : null,
-      quoted_wa_message_id: m.quotedMessageId,
-      target_wa_message_id: target?.id ?? null,
-      target_from_me: target?.fromMe ?? null,
-      sent_at: m.sentAt,
-      status: m.status,
-      reply_state: options.awaitsReply ? 'pending' : null,
-      received_at: options.receivedAt ?? null,
-      // Our own send posted back by the gateway: link it to its outbox row, so it does not read as a
-      // person typing on the business phone.
-      outbox_id: m.fromMe
-        ? sql<string | null>`(select id from outbox where tenant_id = ${tenantId} and wa_message_id = ${m.waMessageId} limit 1)`
-        : null,
-    })
-    .onConflict((oc) => oc.constraint('messages_identity').doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  if (!inserted) {
-    const existing = await trx
-      .selectFrom('messages')
-      .select(['id', 'reply_state'])
-      .where('tenant_id', '=', tenantId)
-      .where('remote_jid', '=', m.remoteJid)
-      .where('wa_message_id', '=', m.waMessageId)
-      .where('from_me', '=', m.fromMe)
-      .executeTakeFirst();
-    const replyState = existing?.reply_state ?? null;
-    return {
-      isNew: false,
-      messageId: existing?.id ?? null,
-      conversationId,
-      replyState,
-      replyJobMessageId: replyState === 'pending' ? conversation.replyJobMessageId : null,
-    };
-  }
+  if (!outcome.isNew || !outcome.messageId) return outcome;
+  const inserted = await trx.selectFrom('messages').selectAll().where('id', '=', outcome.messageId).executeTakeFirstOrThrow();
 
   if (target) {
     const targetRow = await trx
@@ -148,73 +151,17 @@ async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: Nor
     .orderBy('sent_at')
     .execute();
   for (const action of earlyActions) await applyAction(trx, action, inserted.id);
-  await applyPendingReceipts(trx, identity, inserted.id);
-  const replyJobMessageId = inserted.reply_state === 'pending' ? await armReplyJob(trx, conversation, inserted.id) : null;
-  return { isNew: true, messageId: inserted.id, conversationId, replyState: inserted.reply_state, replyJobMessageId };
-}
-
-/**
- * The first unanswered message of a burst arms the conversation's reply job; later ones join it. The
- * conversation row is locked by this transaction's upsert, so the value read there is current.
- */
-async function armReplyJob(trx: Transaction<DB>, conversation: UpsertedConversation, messageId: string): Promise<string> {
-  if (conversation.replyJobMessageId !== null) return conversation.replyJobMessageId;
-  await trx.updateTable('conversations').set({ reply_job_message_id: messageId }).where('id', '=', conversation.id).execute();
-  return messageId;
+  await applyPendingReceipts(trx, { tenantId, remoteJid: m.remoteJid, waMessageId: m.waMessageId, fromMe: m.fromMe }, inserted.id);
+  return outcome;
 }
 
 /** The contact is the person on the other side: the group member who wrote, or the 1:1 chat partner. */
-async function upsertContact(trx: Transaction<DB>, tenantId: string, m: NormalizedMessage): Promise<string | null> {
+function contactOf(m: NormalizedMessage): { jid: string; phone: string | null; pushName: string | null } | null {
   if (m.chatType === 'newsletter' || m.chatType === 'broadcast') return null;
   if (m.fromMe && m.chatType !== 'direct') return null;
-  const jid = m.fromMe ? m.remoteJid : m.senderJid;
   // On our own messages, pushName is the business's name, not the customer's.
-  const pushName = m.fromMe ? null : m.pushName;
-  const phone = m.fromMe ? null : m.senderPhone;
-  const row = await trx
-    .insertInto('contacts')
-    .values({ tenant_id: tenantId, jid, phone, push_name: pushName })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'jid']).doUpdateSet({
-        phone: sql`coalesce(excluded.phone, contacts.phone)`,
-        push_name: sql`coalesce(excluded.push_name, contacts.push_name)`,
-        updated_at: sql`now()`,
-      }),
-    )
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-interface UpsertedConversation {
-  id: string;
-  replyJobMessageId: string | null;
-}
-
-async function upsertConversation(
-  trx: Transaction<DB>,
-  tenantId: string,
-  m: NormalizedMessage,
-  contactId: string | null,
-): Promise<UpsertedConversation> {
-  const row = await trx
-    .insertInto('conversations')
-    .values({
-      tenant_id: tenantId,
-      remote_jid: m.remoteJid,
-      chat_type: m.chatType,
-      contact_id: m.chatType === 'direct' ? contactId : null,
-      last_message_at: m.sentAt,
-    })
-    .onConflict((oc) =>
-      oc.columns(['tenant_id', 'remote_jid']).doUpdateSet({
-        last_message_at: sql`greatest(conversations.last_message_at, excluded.last_message_at)`,
-        contact_id: sql`coalesce(conversations.contact_id, excluded.contact_id)`,
-      }),
-    )
-    .returning(['id', 'reply_job_message_id'])
-    .executeTakeFirstOrThrow();
-  return { id: row.id, replyJobMessageId: row.reply_job_message_id };
+  if (m.fromMe) return { jid: m.remoteJid, phone: null, pushName: null };
+  return { jid: m.senderJid, phone: m.senderPhone, pushName: m.pushName };
 }
 
 /** Applies a stored reaction, revoke or edit to its target row. Each is idempotent. */
