@@ -9,6 +9,7 @@ import * as reminders from './0004-reminders.js';
 import * as broadcasts from './0005-broadcasts.js';
 import * as replyJob from './0006-reply-job.js';
 import * as storeMessageFunction from './0007-store-message-function.js';
+import * as commitReplyFunction from './0008-commit-reply-function.js';
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'broadcasts', up: broadcasts.up },
   { version: 6, name: 'reply-job', up: replyJob.up },
   { version: 7, name: 'store-message-function', up: storeMessageFunction.up },
+  { version: 8, name: 'commit-reply-function', up: commitReplyFunction.up },
 ];

@@ -10,9 +10,9 @@
  * is committed as one outbox row, unique per (tenant, last inbound message), in the same transaction
  * that marks the claimed messages answered.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from '../database.js';
-import type { DB, Message, OutboxRow } from '../schema.js';
+import type { Message, OutboxRow } from '../schema.js';
 
 export type ClaimResult =
   | { kind: 'superseded' }
@@ -49,17 +49,13 @@ export interface RepliesRepository {
   pendingOutbox(conversationId: string): Promise<OutboxRow[]>;
 }
 
-async function lockConversation(trx: Transaction<DB>, conversationId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`conversation:${conversationId}`}, 0))`.execute(trx);
-}
-
 export function createRepliesRepository(db: Database): RepliesRepository {
   return {
     claim: ({ conversationId, triggerMessageId, claimedBy, quietMs }) =>
       db.transaction().execute(async (trx): Promise<ClaimResult> => {
-        await lockConversation(trx, conversationId);
         // The row lock orders this claim against stores of the same conversation (their upsert locks
-        // the row): a message stored before it is claimed here, one stored after it arms a new job.
+        // the row) and other jobs' claims and commits: a message stored before it is claimed here, one
+        // stored after it arms a new job.
         const conversation = await trx
           .selectFrom('conversations')
           .select('reply_job_message_id')
@@ -112,51 +108,13 @@ export function createRepliesRepository(db: Database): RepliesRepository {
       return Number(result.numUpdatedRows);
     },
 
-    commit: (reply) =>
-      db.transaction().execute(async (trx) => {
-        await lockConversation(trx, reply.conversationId);
-        const held = await trx
-          .selectFrom('messages')
-          .select('id')
-          .where('conversation_id', '=', reply.conversationId)
-          .where('reply_claimed_by', '=', reply.claimedBy)
-          .where('reply_state', '=', 'claimed')
-          .execute();
-        if (held.length === 0) return null;
-        const inserted = await trx
-          .insertInto('outbox')
-          .values({
-            tenant_id: reply.tenantId,
-            conversation_id: reply.conversationId,
-            to_jid: reply.toJid,
-            text: reply.text,
-            purpose: 'reply',
-            reply_to_message_id: reply.replyToMessageId,
-            quoted_wa_message_id: null,
-            wa_message_id: null,
-            last_error: null,
-            sent_at: null,
-          })
-          .onConflict((oc) => oc.constraint('outbox_one_reply_per_message').doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        const outbox =
-          inserted ??
-          (await trx
-            .selectFrom('outbox')
-            .selectAll()
-            .where('tenant_id', '=', reply.tenantId)
-            .where('reply_to_message_id', '=', reply.replyToMessageId)
-            .executeTakeFirstOrThrow());
-        await trx
-          .updateTable('messages')
-          .set({ reply_state: 'answered', outbox_id: outbox.id })
-          .where('conversation_id', '=', reply.conversationId)
-          .where('reply_claimed_by', '=', reply.claimedBy)
-          .where('reply_state', '=', 'claimed')
-          .execute();
-        return outbox;
-      }),
+    commit: async (reply) => {
+      // switchboard_commit_reply (migration 0008): the same row lock, the claim check, the outbox row
+      // and the answered marks, in one statement.
+      const { rows } = await sql<OutboxRow>`select * from switchboard_commit_reply(
+        ${reply.tenantId}, ${reply.conversationId}, ${reply.toJid}, ${reply.text}, ${reply.replyToMessageId}, ${reply.claimedBy})`.execute(db);
+      return rows[0] ?? null;
+    },
 
     pendingOutbox: (conversationId) =>
       db.selectFrom('outbox').selectAll().where('conversation_id', '=', conversationId).where('state', '=', 'pending').orderBy('id').execute(),
