@@ -2,7 +2,8 @@
  * Reads a V8 `.cpuprofile` (what `node --cpu-prof` writes) and sums self time by function and by
  * package, so a bench can print where a process spent its CPU without opening DevTools.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface CallFrame {
   functionName: string;
@@ -137,4 +138,17 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
       .slice(0, n)
       .map(([name, ms]) => ({ name, selfMs: Math.round(ms), percent: totalMs > 0 ? Math.round((ms / totalMs) * 1000) / 10 : 0 }));
   return { totalMs: Math.round(totalMs), busyMs: Math.round(totalMs - idleMs), gcMs: Math.round(gcMs), idleMs: Math.round(idleMs), topFunctions: entries(functions, top), byPackage: entries(packages, top), byCallingPackage: entries(callers, top) };
+}
+
+/** Summarises every `.cpuprofile` in `dir` and prints two tables each (by package, top functions). */
+export function printProfiles(dir: string, say: (line: string) => void): Array<{ file: string; summary: ProfileSummary }> {
+  const profiles = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ file: join(dir, f), summary: summarizeProfile(join(dir, f)) }));
+  for (const { file, summary } of profiles) {
+    say(`\nCPU profile ${file}: ${summary.busyMs} ms busy of ${summary.totalMs} ms (GC ${summary.gcMs} ms)`);
+    console.table(summary.byCallingPackage.map((e) => ({ 'package (native time charged to its JS caller)': e.name, 'self ms': e.selfMs, '%': e.percent })));
+    console.table(summary.topFunctions.slice(0, 12).map((e) => ({ function: e.name, 'self ms': e.selfMs, '%': e.percent })));
+  }
+  return profiles;
 }

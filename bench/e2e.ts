@@ -13,7 +13,7 @@
  * latency of every message. Everything is torn down in `finally`. See bench/README.md.
  */
 import { Agent, request as httpRequest } from 'node:http';
-import { createReadStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,7 +25,7 @@ import { QUEUE_NAMES, type QueueName } from '../src/queue/queue-names.js';
 import { FakeGateway } from '../test/support/fake-gateway.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
 import { freePort } from '../test/support/private-redis.js';
-import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
+import { printProfiles, type ProfileSummary } from './cpu-profile.js';
 import {
   InterruptedError,
   RESULTS_DIR,
@@ -760,14 +760,7 @@ async function main(): Promise<number> {
     // Profiles are written when the processes exit: stop them first.
     if (settings.cpuProfile) {
       await Promise.all(children.map((c) => stopSwitchboard(c)));
-      profiles = readdirSync(profileDir)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .map((f) => ({ file: join(profileDir, f), summary: summarizeProfile(join(profileDir, f)) }));
-      for (const { file, summary } of profiles) {
-        say(`\nCPU profile ${file}: ${summary.busyMs} ms busy of ${summary.totalMs} ms (GC ${summary.gcMs} ms)`);
-        console.table(summary.byCallingPackage.map((e) => ({ 'package (native time charged to its JS caller)': e.name, 'self ms': e.selfMs, '%': e.percent })));
-        console.table(summary.topFunctions.slice(0, 12).map((e) => ({ function: e.name, 'self ms': e.selfMs, '%': e.percent })));
-      }
+      profiles = printProfiles(profileDir, say);
     }
 
     const git = gitState();

@@ -311,11 +311,14 @@ export async function startSwitchboardApi(options: {
   secret: string;
   logLevel: string;
   logFile: string;
+  /** Extra `node` flags (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }): Promise<{ api: SwitchboardChild; baseUrl: string }> {
   const port = await freePort();
   const api = startSwitchboard({
     name: options.name ?? 'API',
     logFile: options.logFile,
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     env: {
       SERVICE_ROLE: 'api',
       PORT: String(port),

@@ -27,6 +27,7 @@ import {
   stopActiveLoad,
   type PhaseStats,
 } from './ingest-core.js';
+import { printProfiles } from './cpu-profile.js';
 import {
   InterruptedError,
   RESULTS_DIR,
@@ -65,6 +66,8 @@ interface Settings {
   skipBuild: boolean;
   /** The spawned API's LOG_LEVEL; info by default, because logging is part of the ingest cost. */
   logLevel: string;
+  /** BENCH_CPU_PROF=1: the spawned API runs with `--cpu-prof`; its profile is summarised at the end. */
+  cpuProfile: boolean;
 }
 
 function readSettings(): Settings {
@@ -90,6 +93,7 @@ function readSettings(): Settings {
     external,
     skipBuild: process.env['BENCH_SKIP_BUILD'] === '1',
     logLevel: process.env['BENCH_LOG_LEVEL'] ?? 'info',
+    cpuProfile: process.env['BENCH_CPU_PROF'] === '1',
   };
 }
 
@@ -106,6 +110,7 @@ async function main(): Promise<number> {
   const settings = readSettings();
   mkdirSync(RESULTS_DIR, { recursive: true });
   const runTag = randomHex(3).toUpperCase();
+  const profileDir = join(RESULTS_DIR, `profiles-ingest-${new Date().toISOString().replace(/:/g, '-')}`);
   const loadBefore = loadavg();
   say(`Switchboard ingest bench: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
 
@@ -132,7 +137,9 @@ async function main(): Promise<number> {
       throwIfInterrupted();
       dbCreated = true; // set before CREATE, so a half-made database is dropped too
       const databaseUrl = await createBenchDatabase(dbName, { id: TENANT_ID, name: 'Benchmark tenant' });
-      const started = await startSwitchboardApi({ databaseUrl, redisUrl, prefix, secret, logLevel: settings.logLevel, logFile: API_LOG });
+      if (settings.cpuProfile) mkdirSync(profileDir, { recursive: true });
+      const nodeArgs = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+      const started = await startSwitchboardApi({ databaseUrl, redisUrl, prefix, secret, logLevel: settings.logLevel, logFile: API_LOG, nodeArgs });
       api = started.api;
       baseUrl = started.baseUrl;
       apiPid = api.child.pid;
@@ -264,6 +271,8 @@ async function main(): Promise<number> {
     redis?.disconnect();
     if (api) {
       await stopSwitchboard(api).catch((error: unknown) => say(`Cleanup: stopping the API failed: ${(error as Error).message}`));
+      // The profile is written when the process exits.
+      if (settings.cpuProfile) printProfiles(profileDir, say);
     }
     if (!external) {
       await deletePrefix(redisUrl, prefix).catch((error: unknown) =>
