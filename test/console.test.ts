@@ -71,6 +71,11 @@ async function stateOf(card: Locator): Promise<string | null> {
   return card.locator('.badge').textContent();
 }
 
+/** Whether the card's live stream is connected (the page marks it `data-live`). */
+async function isLive(card: Locator): Promise<boolean> {
+  return (await card.getAttribute('data-live')) !== null;
+}
+
 /** Fills and sends the New broadcast form; returns the new broadcast's card once it is on the page. */
 async function createBroadcastInForm(name: string, text: string, jids: readonly string[]): Promise<Locator> {
   if ((await page.locator('#new-broadcast').getAttribute('open')) === null) await page.locator('#new-broadcast summary').click();
@@ -97,7 +102,8 @@ beforeAll(async () => {
     databaseUrl: db.url,
     redisUrl: SHARED_REDIS_URL,
     prefix,
-    env: { GATEWAY_URL: gateway.url, GATEWAY_SECRET, GATEWAY_TIMEOUT_MS: '5000', WORKER_CONCURRENCY: '8,broadcasts=16' },
+    // The retry test holds the gateway's answers for a few seconds: the sends must not time out meanwhile.
+    env: { GATEWAY_URL: gateway.url, GATEWAY_SECRET, GATEWAY_TIMEOUT_MS: '10000', WORKER_CONCURRENCY: '8,broadcasts=16' },
   });
   await harness.startWorker();
   // The scheduler registers its schedules, so the console's Scheduler section has something to show.
@@ -205,7 +211,10 @@ describe('the operator console', () => {
     expect(await figureOf(card, 'Total')).toBe(40);
     expect(await figureOf(card, 'Pending')).toBe(0);
     expect(await card.locator('.bar-label').textContent()).toBe('100 %');
-    expect(eventStreams.some((url) => url.endsWith(`/api/tenants/fast/broadcasts/${id}/events`))).toBe(true);
+    // Playwright reports requests asynchronously: wait for it rather than read the list once.
+    await expect.poll(() => eventStreams.some((url) => url.endsWith(`/api/tenants/fast/broadcasts/${id}/events`)), SOON).toBe(true);
+    // The stream closed at the final state.
+    await expect.poll(() => isLive(card), SOON).toBe(false);
     expect(gateway.sends.filter((send) => jids.includes(send.body.to))).toHaveLength(40);
     expect(await hasHorizontalScroll()).toBe(false);
     await screenshot('02-console-phone');
@@ -257,17 +266,46 @@ describe('the operator console', () => {
     await screenshot('04-failed-jobs-phone');
     await screenshotOf(page.locator('#failed'), '04b-failed-jobs-section-phone');
 
-    // The gateway accepts again (only three failures were injected): retry each from its button.
-    const ids = await failed.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-job-id') ?? ''));
-    for (const jobId of ids) {
-      const job = page.locator('#failed-list article.failed-job').filter({ has: page.getByText(jobId, { exact: true }) });
-      await job.getByRole('button', { name: 'Retry' }).click();
-      await expect.poll(() => job.count(), SOON).toBe(0);
+    const id = await card.getAttribute('data-broadcast-id');
+    if (!id) throw new Error('the card has no broadcast id');
+    const streamsOf = () => eventStreams.filter((url) => url.endsWith(`/api/tenants/fast/broadcasts/${id}/events`)).length;
+    const bar = card.getByRole('progressbar');
+    // Completed: its stream closed.
+    await expect.poll(() => isLive(card), SOON).toBe(false);
+    const streamsBefore = streamsOf();
+
+    // The gateway accepts again (only three failures were injected), but holds its answers for now, so
+    // the reopened broadcast stays Sending long enough for the page to see it: retry each from its button.
+    gateway.holdRequests();
+    try {
+      const ids = await failed.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-job-id') ?? ''));
+      for (const jobId of ids) {
+        const job = page.locator('#failed-list article.failed-job').filter({ has: page.getByText(jobId, { exact: true }) });
+        await job.getByRole('button', { name: 'Retry' }).click();
+        await expect.poll(() => job.count(), SOON).toBe(0);
+      }
+      await expect.poll(() => failed.count(), SOON).toBe(0);
+
+      // The retries reopened the completed broadcast: Sending again, half way, and its stream open again.
+      await expect.poll(() => stateOf(card), SOON).toBe('Sending');
+      await expect.poll(streamsOf, SOON).toBeGreaterThan(streamsBefore);
+      await expect.poll(() => isLive(card), SOON).toBe(true);
+      await expect.poll(() => bar.getAttribute('aria-valuenow'), SOON).toBe('50');
+      await expect.poll(() => figureOf(card, 'Failed'), SOON).toBe(0);
+      await expect.poll(() => figureOf(card, 'Pending'), SOON).toBe(3);
+    } finally {
+      gateway.releaseRequests();
     }
-    await expect.poll(() => failed.count(), SOON).toBe(0);
-    await expect.poll(() => figureOf(card, 'Failed'), SLOW).toBe(0);
-    expect(await figureOf(card, 'Sent')).toBe(6);
-    expect(await stateOf(card)).toBe('Completed');
+
+    // The sends land: the live bar reaches 100 % and the stream closes again at Completed.
+    await expect.poll(() => bar.getAttribute('aria-valuenow'), SLOW).toBe('100');
+    await expect.poll(() => stateOf(card), SOON).toBe('Completed');
+    await expect.poll(() => figureOf(card, 'Sent'), SOON).toBe(6);
+    await expect.poll(() => figureOf(card, 'Failed'), SOON).toBe(0);
+    await expect.poll(() => figureOf(card, 'Pending'), SOON).toBe(0);
+    await expect.poll(() => isLive(card), SOON).toBe(false);
+    // Every recipient was accepted by the gateway in the end: the three first ones, the three retried.
+    expect(new Set(gateway.sends.filter((send) => jids.includes(send.body.to) && send.status === 200).map((send) => send.body.to)).size).toBe(6);
   });
 
   it('shows Bull Board at /admin/queues, read-only', async () => {

@@ -5,7 +5,10 @@
  * Live: a broadcast that is sending gets an EventSource on its `/events` stream (Server-Sent Events,
  * authenticated by the session cookie). A browser keeps only about six connections per server over
  * HTTP/1.1, and each stream holds one, so at most LIVE_STREAMS run at once; the rest, and every
- * state change, come from a poll of the list every few seconds.
+ * state change, come from a poll of the list every few seconds. A stream closes at a final state, and
+ * opens again whenever a poll finds the broadcast sending again (an operator's retry of a failed send
+ * reopens a completed broadcast). A paused broadcast has none: its figures barely move, and the poll
+ * keeps them. A card whose stream is connected carries `data-live`.
  */
 /* global EventSource, FormData, localStorage */
 import { ApiError, api, path } from './api.js';
@@ -22,14 +25,23 @@ export function createBroadcasts({ picker, list, status, form, formStatus }) {
   let order = '';
   const cards = new Map();
   const streams = new Map();
+  /** refresh() runs from the poll, the buttons, the form and retries: an older answer is dropped. */
+  let reads = 0;
+  let applied = 0;
+
+  function markLive(id, isLive) {
+    cards.get(id)?.root.toggleAttribute('data-live', isLive);
+  }
 
   function closeStream(id) {
     streams.get(id)?.close();
     streams.delete(id);
+    markLive(id, false);
   }
 
   function openStream(id) {
     const source = new EventSource(path`/api/tenants/${tenantId}/broadcasts/${id}/events`);
+    source.addEventListener('open', () => markLive(id, true));
     source.addEventListener('progress', (event) => {
       const view = JSON.parse(event.data);
       cards.get(view.id)?.update(view);
@@ -37,6 +49,10 @@ export function createBroadcasts({ picker, list, status, form, formStatus }) {
       if (FINAL_STATES.has(view.state)) closeStream(id);
     });
     source.addEventListener('error', () => {
+      if (streams.get(id) !== source) return;
+      // Reconnecting (CONNECTING) or given up (CLOSED): either way the card is not live until it opens
+      // again; a given-up stream is forgotten, so the next poll opens a new one if still sending.
+      markLive(id, false);
       if (source.readyState === EventSource.CLOSED) streams.delete(id);
     });
     streams.set(id, source);
@@ -62,8 +78,11 @@ export function createBroadcasts({ picker, list, status, form, formStatus }) {
   async function refresh() {
     if (!tenantId) return;
     const forTenant = tenantId;
+    const read = ++reads;
     const page = await api('GET', `${path`/api/tenants/${forTenant}/broadcasts`}?limit=${PAGE}`);
-    if (forTenant !== tenantId) return;
+    // A stale list could close the stream of a broadcast that a newer one found sending again.
+    if (forTenant !== tenantId || read < applied) return;
+    applied = read;
     for (const view of page.items) {
       const card = cards.get(view.id);
       if (!card) cards.set(view.id, createBroadcastCard(view, act));

@@ -38,7 +38,6 @@ function every(ms, source, task) {
   void run();
 }
 
-const failedJobs = createFailedJobs({ list: byId('failed-list'), status: byId('failed-status') });
 const broadcasts = createBroadcasts({
   picker: byId('tenant-picker'),
   list: byId('broadcast-list'),
@@ -46,6 +45,8 @@ const broadcasts = createBroadcasts({
   form: byId('broadcast-form'),
   formStatus: byId('broadcast-form-status'),
 });
+// A retried broadcast send reopens its broadcast: read the list now, so its card goes live at once.
+const failedJobs = createFailedJobs({ list: byId('failed-list'), status: byId('failed-status'), onRetried: () => broadcasts.refresh() });
 
 every(2000, 'the queues', async () => {
   const { queues } = await api('GET', '/api/queues');

@@ -1,13 +1,14 @@
 /**
  * The Failed jobs section: for each queue that has failed jobs, the newest ones with their reason and
- * attempts, and a Retry button (POST /api/queues/:queue/failed/:id/retry).
+ * attempts, and a Retry button (POST /api/queues/:queue/failed/:id/retry). `onRetried` runs after a
+ * retry was accepted (a retried broadcast send reopens its broadcast, whose card then goes live again).
  */
 import { api, path } from './api.js';
 import { el, figures, formatTime, plural, replace } from './dom.js';
 
 const PAGE = 20;
 
-export function createFailedJobs({ list, status }) {
+export function createFailedJobs({ list, status, onRetried = async () => {} }) {
   let shown = '';
 
   async function retry(queue, job, button) {
@@ -16,6 +17,8 @@ export function createFailedJobs({ list, status }) {
     try {
       await api('POST', path`/api/queues/${queue}/failed/${job.id}/retry`);
       status.textContent = `Job ${job.id} is back in line in the ${queue} queue.`;
+      // Not awaited: the failed list refreshes now; a problem there shows on the section's next poll.
+      void onRetried().catch(() => {});
     } catch (error) {
       status.textContent = `Job ${job.id} was not retried: ${error.message}`;
       button.disabled = false;
