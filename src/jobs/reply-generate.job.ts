@@ -42,8 +42,13 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
   }
   if (claim.messages.length === 0) return { outcome: 'nothing_pending' };
 
-  const [tenant, conversation] = await Promise.all([deps.tenants.find(tenantId), deps.conversations.find(tenantId, conversationId)]);
-  if (!tenant || !conversation) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
+  const lastCustomer = [...claim.messages].reverse().find((m) => !m.from_me);
+  const [tenant, context] = await Promise.all([
+    deps.tenants.find(tenantId),
+    deps.conversations.replyContext(tenantId, conversationId, lastCustomer?.sender_jid ?? null),
+  ]);
+  if (!tenant || !context) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
+  const { conversation } = context;
   // Unanswered customer messages still refresh the summary once the chat goes quiet (an answered
   // burst gets it after the reply's send).
   const settle = async (state: 'skipped' | 'failed', note: string): Promise<void> => {
@@ -62,7 +67,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
     tenant,
     conversation,
     messages: claim.messages,
-    lastHumanMessageAt: await deps.conversations.lastHumanMessageAt(conversationId),
+    lastHumanMessageAt: context.lastHumanMessageAt,
     now: new Date(),
     settings: deps.settings,
   });
@@ -77,7 +82,6 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
     text = tenant.voice_note_reply ?? DEFAULT_VOICE_NOTE_REPLY;
   } else {
     const history = toChatTurns(await deps.conversations.recentMessages(conversationId, deps.settings.historyMessages));
-    const lastCustomer = [...claim.messages].reverse().find((m) => !m.from_me);
     try {
       text = await deps.ai.reply({
         tenantId,
@@ -85,7 +89,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
         summary: conversation.summary,
         history,
         template: tenant.reply_template ?? DEFAULT_REPLY_TEMPLATE,
-        customerName: lastCustomer ? await deps.conversations.contactName(tenantId, lastCustomer.sender_jid) : null,
+        customerName: context.customerName,
       });
     } catch (error) {
       if (error instanceof AiPermanentError) {

@@ -10,6 +10,7 @@ import * as broadcasts from './0005-broadcasts.js';
 import * as replyJob from './0006-reply-job.js';
 import * as storeMessageFunction from './0007-store-message-function.js';
 import * as commitReplyFunction from './0008-commit-reply-function.js';
+import * as claimReplyFunction from './0009-claim-reply-function.js';
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'reply-job', up: replyJob.up },
   { version: 7, name: 'store-message-function', up: storeMessageFunction.up },
   { version: 8, name: 'commit-reply-function', up: commitReplyFunction.up },
+  { version: 9, name: 'claim-reply-function', up: claimReplyFunction.up },
 ];

@@ -17,16 +17,51 @@ export interface ConversationsRepository {
   setSummary(tenantId: string, conversationId: string, summary: string): Promise<void>;
   /** The last `limit` messages, oldest first, for the AI's context. */
   recentMessages(conversationId: string, limit: number): Promise<Message[]>;
-  /** When a person last wrote from the business phone (a fromMe message that is not one of our sends). */
-  lastHumanMessageAt(conversationId: string): Promise<Date | null>;
-  /** The push name a contact last gave, if any. */
-  contactName(tenantId: string, jid: string): Promise<string | null>;
   /** The newest message id of the conversation (for the summary's idle debounce). */
   newestMessageId(conversationId: string): Promise<string | null>;
+  /**
+   * What a reply job needs besides the history, in one query: the conversation, when a person last
+   * wrote from the business phone (a fromMe message that is not one of our sends), and the push name
+   * `customerJid` last gave.
+   */
+  replyContext(tenantId: string, conversationId: string, customerJid: string | null): Promise<ReplyContext | undefined>;
+}
+
+export interface ReplyContext {
+  conversation: Conversation;
+  lastHumanMessageAt: Date | null;
+  customerName: string | null;
 }
 
 export function createConversationsRepository(db: Database): ConversationsRepository {
   return {
+    replyContext: async (tenantId, conversationId, customerJid) => {
+      const row = await db
+        .selectFrom('conversations as c')
+        .selectAll('c')
+        .select((eb) => [
+          eb
+            .selectFrom('messages as m')
+            .select(sql<Date | null>`max(m.sent_at)`.as('at'))
+            .whereRef('m.conversation_id', '=', 'c.id')
+            .where('m.from_me', '=', true)
+            .where('m.outbox_id', 'is', null)
+            .as('last_human_message_at'),
+          eb
+            .selectFrom('contacts as k')
+            .select('k.push_name')
+            .whereRef('k.tenant_id', '=', 'c.tenant_id')
+            .where('k.jid', '=', customerJid ?? '')
+            .as('customer_name'),
+        ])
+        .where('c.tenant_id', '=', tenantId)
+        .where('c.id', '=', conversationId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { last_human_message_at: lastHumanMessageAt, customer_name: customerName, ...conversation } = row;
+      return { conversation, lastHumanMessageAt: lastHumanMessageAt ?? null, customerName: customerJid ? (customerName ?? null) : null };
+    },
+
     find: (tenantId, conversationId) =>
       db.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('id', '=', conversationId).executeTakeFirst(),
 
@@ -99,22 +134,6 @@ export function createConversationsRepository(db: Database): ConversationsReposi
         .limit(limit)
         .execute();
       return newestFirst.reverse();
-    },
-
-    lastHumanMessageAt: async (conversationId) => {
-      const row = await db
-        .selectFrom('messages')
-        .select(sql<Date | null>`max(sent_at)`.as('at'))
-        .where('conversation_id', '=', conversationId)
-        .where('from_me', '=', true)
-        .where('outbox_id', 'is', null)
-        .executeTakeFirst();
-      return row?.at ?? null;
-    },
-
-    contactName: async (tenantId, jid) => {
-      const row = await db.selectFrom('contacts').select('push_name').where('tenant_id', '=', tenantId).where('jid', '=', jid).executeTakeFirst();
-      return row?.push_name ?? null;
     },
 
     newestMessageId: async (conversationId) => {

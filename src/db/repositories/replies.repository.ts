@@ -51,51 +51,26 @@ export interface RepliesRepository {
 
 export function createRepliesRepository(db: Database): RepliesRepository {
   return {
-    claim: ({ conversationId, triggerMessageId, claimedBy, quietMs }) =>
-      db.transaction().execute(async (trx): Promise<ClaimResult> => {
-        // The row lock orders this claim against stores of the same conversation (their upsert locks
-        // the row) and other jobs' claims and commits: a message stored before it is claimed here, one
-        // stored after it arms a new job.
-        const conversation = await trx
-          .selectFrom('conversations')
-          .select('reply_job_message_id')
-          .where('id', '=', conversationId)
-          .forUpdate()
-          .executeTakeFirst();
-        const mine = await trx
-          .selectFrom('messages')
-          .selectAll()
-          .where('conversation_id', '=', conversationId)
-          .where('reply_state', '=', 'claimed')
-          .where('reply_claimed_by', '=', claimedBy)
-          .orderBy('id')
-          .execute();
-        if (mine.length > 0) return { kind: 'claimed', messages: mine };
-        const armed = conversation?.reply_job_message_id ?? null;
-        // Another message's job is armed to answer the burst (a job scheduled before the mark existed).
-        if (armed !== null && armed !== triggerMessageId) return { kind: 'superseded' };
-        if (quietMs > 0) {
-          // The debounce: answer once the burst has been quiet for `quietMs` since its newest message.
-          const newest = await trx
-            .selectFrom('messages')
-            .select((eb) => eb.fn.max(sql<Date>`coalesce(received_at, sent_at)`).as('at'))
-            .where('conversation_id', '=', conversationId)
-            .where('reply_state', '=', 'pending')
-            .executeTakeFirst();
-          const quietAt = newest?.at ? new Date(newest.at).getTime() + quietMs : 0;
-          if (quietAt > Date.now()) return { kind: 'wait', untilEpochMs: quietAt };
-        }
-        if (armed !== null) await trx.updateTable('conversations').set({ reply_job_message_id: null }).where('id', '=', conversationId).execute();
-        // Older jobs' uncommitted claims are taken over: one reply answers the whole burst.
-        const claimed = await trx
-          .updateTable('messages')
-          .set({ reply_state: 'claimed', reply_claimed_by: claimedBy })
-          .where('conversation_id', '=', conversationId)
-          .where('reply_state', 'in', ['pending', 'claimed'])
-          .returningAll()
-          .execute();
-        return { kind: 'claimed', messages: claimed.sort((a, b) => Number(a.id) - Number(b.id)) };
-      }),
+    claim: async ({ conversationId, triggerMessageId, claimedBy, quietMs }) => {
+      // switchboard_claim_reply (migration 0009) decides and claims under the conversation's row lock,
+      // the lock stores take: a message stored before the claim is claimed, one stored after it arms
+      // a new job.
+      const { rows } = await sql<{ o_kind: 'claimed' | 'superseded' | 'wait'; o_until: Date | null }>`
+        select * from switchboard_claim_reply(${conversationId}, ${triggerMessageId}, ${claimedBy}, ${quietMs})`.execute(db);
+      const decision = rows[0];
+      if (!decision) throw new Error('switchboard_claim_reply returned no row');
+      if (decision.o_kind === 'superseded') return { kind: 'superseded' };
+      if (decision.o_kind === 'wait') return { kind: 'wait', untilEpochMs: decision.o_until ? new Date(decision.o_until).getTime() : Date.now() };
+      const messages = await db
+        .selectFrom('messages')
+        .selectAll()
+        .where('conversation_id', '=', conversationId)
+        .where('reply_state', '=', 'claimed')
+        .where('reply_claimed_by', '=', claimedBy)
+        .orderBy('id')
+        .execute();
+      return { kind: 'claimed', messages };
+    },
 
     settle: async (claimedBy, state, note) => {
       // Only this job's claims: a later job that took them over decides their fate.
