@@ -502,4 +502,36 @@ describe('receipts for a sent reply', () => {
     expect(row.from_me).toBe(true);
     expect(row.outbox_id).not.toBeNull();
   });
+
+  it('a receipt that reaches us before the send is recorded is applied when it is', async () => {
+    const jid = '972500000902@s.whatsapp.net';
+    gateway.holdRequests();
+    let sentId: string;
+    try {
+      await postOk(customerText({ id: 'R9B-IN-1', remoteJid: jid, text: 'R9b: quick one' }));
+      const [held] = await gateway.waitForSends(sendsTo(jid).length + 1).then(() => sendsTo(jid));
+      sentId = held?.messageId ?? '';
+      // WhatsApp says "delivered" while the worker still waits for the gateway's answer.
+      await postOk({
+        tenantId: TENANT,
+        event: 'messages.update',
+        payload: [{ key: { remoteJid: jid, fromMe: true, id: sentId }, update: { status: 3 } }],
+      });
+      await waitFor(
+        async () => (await db.query('select 1 from pending_receipts where wa_message_id = $1', [sentId])).length === 1,
+        { what: 'the early receipt parked' },
+      );
+    } finally {
+      gateway.releaseRequests();
+    }
+    const row = await waitFor(
+      async () => {
+        const r = await message(sentId, true);
+        return r?.status === 3 && r.delivered_at ? r : undefined;
+      },
+      { what: 'the parked receipt applied when the send was recorded' },
+    );
+    expect(row.outbox_id).not.toBeNull();
+    expect(await db.query('select 1 from pending_receipts where wa_message_id = $1', [sentId])).toHaveLength(0);
+  });
 });

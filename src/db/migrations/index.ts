@@ -11,6 +11,7 @@ import * as replyJob from './0006-reply-job.js';
 import * as storeMessageFunction from './0007-store-message-function.js';
 import * as commitReplyFunction from './0008-commit-reply-function.js';
 import * as claimReplyFunction from './0009-claim-reply-function.js';
+import * as markSentFunction from './0010-mark-sent-function.js';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'store-message-function', up: storeMessageFunction.up },
   { version: 8, name: 'commit-reply-function', up: commitReplyFunction.up },
   { version: 9, name: 'claim-reply-function', up: claimReplyFunction.up },
+  { version: 10, name: 'mark-sent-function', up: markSentFunction.up },
 ];

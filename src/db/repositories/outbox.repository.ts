@@ -4,10 +4,10 @@
  * and the AI's history see it); a permanent refusal is recorded with its reason. Only an operator's
  * retry of its failed send job re-arms a failed row (`rearmFailed`), before the job runs again.
  */
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../database.js';
-import type { OutboxRow } from '../schema.js';
-import { lockIdentity } from './message-identity.js';
+import type { DB, OutboxRow } from '../schema.js';
+import { identityLockKey } from './message-identity.js';
 import { applyPendingReceipts } from './receipts.repository.js';
 
 export type OutboxRearmResult =
@@ -42,53 +42,17 @@ export function createOutboxRepository(db: Database): OutboxRepository {
         .execute();
     },
 
-    markSent: (outbox, waMessageId) =>
-      db.transaction().execute(async (trx) => {
-        const identity = { tenantId: outbox.tenant_id, remoteJid: outbox.to_jid, waMessageId, fromMe: true };
-        await lockIdentity(trx, identity);
-        const now = new Date();
-        await trx
-          .updateTable('outbox')
-          .set({ state: 'sent', wa_message_id: waMessageId, sent_at: now, last_error: null })
-          .where('id', '=', outbox.id)
-          .where('state', '=', 'pending')
-          .execute();
-        // The gateway also posts our own send back as a fromMe upsert; whichever arrives first
-        // stores the row, and both link it to the outbox so it never reads as a person typing.
-        const message = await trx
-          .insertInto('messages')
-          .values({
-            tenant_id: outbox.tenant_id,
-            conversation_id: outbox.conversation_id,
-            remote_jid: outbox.to_jid,
-            wa_message_id: waMessageId,
-            from_me: true,
-            sender_jid: outbox.to_jid,
-            participant: null,
-            kind: 'text',
-            content_type: 'conversation',
-            text: outbox.text,
-            media: null,
-            location: null,
-            contacts: null,
-            quoted_wa_message_id: outbox.quoted_wa_message_id,
-            target_wa_message_id: null,
-            target_from_me: null,
-            sent_at: now,
-            status: 1,
-            outbox_id: outbox.id,
-          })
-          .onConflict((oc) => oc.constraint('messages_identity').doUpdateSet({ outbox_id: outbox.id }))
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await applyPendingReceipts(trx, identity, message.id);
-        await trx
-          .updateTable('conversations')
-          .set({ last_message_at: sql`greatest(last_message_at, ${now})` })
-          .where('id', '=', outbox.conversation_id)
-          .execute();
-        return message.id;
-      }),
+    markSent: async (outbox, waMessageId) => {
+      // Usually one statement; receipts that beat the send to us need the transaction that applies them.
+      const fast = await callMarkSent(db, outbox, waMessageId, { fastOnly: true });
+      if (fast) return fast;
+      return db.transaction().execute(async (trx) => {
+        const messageId = await callMarkSent(trx, outbox, waMessageId, { fastOnly: false });
+        if (!messageId) throw new Error('switchboard_mark_sent asked for the slow path twice');
+        await applyPendingReceipts(trx, { tenantId: outbox.tenant_id, remoteJid: outbox.to_jid, waMessageId, fromMe: true }, messageId);
+        return messageId;
+      });
+    },
 
     markFailed: async (outboxId, reason) => {
       await db
@@ -124,4 +88,28 @@ export function createOutboxRepository(db: Database): OutboxRepository {
     listForConversation: (tenantId, conversationId) =>
       db.selectFrom('outbox').selectAll().where('tenant_id', '=', tenantId).where('conversation_id', '=', conversationId).orderBy('id').execute(),
   };
+}
+
+/**
+ * `switchboard_mark_sent` (migration 0010): the outbox row sent, the outbound message stored or
+ * linked (the gateway also posts our own send back as a fromMe upsert; whichever arrives first
+ * stores the row, and both link it to the outbox so it never reads as a person typing), the
+ * conversation's last activity. Returns the message id, or undefined when `fastOnly` found receipts
+ * waiting for this message (nothing written).
+ */
+async function callMarkSent(
+  executor: Database | Transaction<DB>,
+  outbox: OutboxRow,
+  waMessageId: string,
+  { fastOnly }: { fastOnly: boolean },
+): Promise<string | undefined> {
+  const lockKey = identityLockKey({ tenantId: outbox.tenant_id, remoteJid: outbox.to_jid, waMessageId, fromMe: true });
+  const { rows } = await sql<{ o_slow: boolean; o_message_id: string | null }>`select * from switchboard_mark_sent(
+    ${lockKey}, ${fastOnly}, ${outbox.id}, ${outbox.tenant_id}, ${outbox.conversation_id}, ${outbox.to_jid}, ${outbox.text},
+    ${outbox.quoted_wa_message_id}, ${waMessageId})`.execute(executor);
+  const row = rows[0];
+  if (!row) throw new Error('switchboard_mark_sent returned no row');
+  if (row.o_slow) return undefined;
+  if (!row.o_message_id) throw new Error('switchboard_mark_sent stored no message');
+  return row.o_message_id;
 }
