@@ -509,8 +509,8 @@ describe('receipts for a sent reply', () => {
     let sentId: string;
     try {
       await postOk(customerText({ id: 'R9B-IN-1', remoteJid: jid, text: 'R9b: quick one' }));
-      const [held] = await gateway.waitForSends(sendsTo(jid).length + 1).then(() => sendsTo(jid));
-      sentId = held?.messageId ?? '';
+      const held = await waitFor(() => sendsTo(jid)[0], { what: 'the reply send reaching the gateway' });
+      sentId = held.messageId ?? '';
       // WhatsApp says "delivered" while the worker still waits for the gateway's answer.
       await postOk({
         tenantId: TENANT,

@@ -2,12 +2,10 @@
  * Picks the AI provider from configuration: the OpenAI-compatible one when a key is configured, the
  * offline template one otherwise, so the embedded default runs with no network.
  */
-import { createOpenAiProvider } from './openai-provider.js';
 import type { ReplyGenerator } from './reply-generator.js';
 import { createTemplateProvider } from './template-provider.js';
 
 export * from './reply-generator.js';
-export { createOpenAiProvider, type OpenAiProviderOptions } from './openai-provider.js';
 export { createTemplateProvider } from './template-provider.js';
 
 /** The offline reply when a tenant has no template of its own. `{name}` is the customer's name. */
@@ -27,11 +25,19 @@ export interface ReplyGeneratorOptions {
 }
 
 export function createReplyGenerator(options: ReplyGeneratorOptions): ReplyGenerator {
-  if (!options.apiKey) return createTemplateProvider();
-  return createOpenAiProvider({
-    apiKey: options.apiKey,
-    model: options.model,
-    timeoutMs: options.timeoutMs,
-    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-  });
+  const { apiKey, timeoutMs } = options;
+  if (!apiKey) return createTemplateProvider();
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`AI timeout must be a positive integer, got ${timeoutMs}`);
+  // The `openai` package is loaded on the first call: the API and scheduler roles never ask the AI,
+  // and the package would be a tenth of their memory.
+  let provider: Promise<ReplyGenerator> | undefined;
+  const load = (): Promise<ReplyGenerator> =>
+    (provider ??= import('./openai-provider.js').then(({ createOpenAiProvider }) =>
+      createOpenAiProvider({ apiKey, model: options.model, timeoutMs, ...(options.baseURL ? { baseURL: options.baseURL } : {}) }),
+    ));
+  return {
+    name: 'openai',
+    reply: async (request) => (await load()).reply(request),
+    summarize: async (request) => (await load()).summarize(request),
+  };
 }

@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { PGlitePool } from './pglite-pool.js';
 import type { DB } from './schema.js';
 
 export type Database = Kysely<DB>;
@@ -48,6 +47,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   const dir = join(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
+  // Loaded only here: a deployment on PostgreSQL never carries the embedded database in memory.
+  const { PGlitePool } = await import('./pglite-pool.js');
   const pool = await PGlitePool.open(dir);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, isEmbedded: true, ping: () => ping(db), close: () => db.destroy() };
