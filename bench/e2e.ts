@@ -7,9 +7,10 @@
  * prompt), a private BullMQ prefix on the shared Redis, the local fake OpenAI server (fixed latency,
  * a short answer) and the local fake gateway (secret checked), both in this process; then
  * `node dist/main.js` as one `api` process and BENCH_WORKERS `worker` processes, logs in files under
- * bench/results/. Act: 5,000 one-message `messages.upsert` posts from 500 chats, 64 in flight, as fast
- * as the API takes them. Assert: every message answered exactly once, every outbox row sent exactly
- * once (one idempotency key each), no failed job. Report messages/s, sends/s and the webhook-to-send
+ * bench/results/. Act: 5,000 messages from 500 chats, posted as `messages.upsert` webhooks of
+ * BENCH_BATCH consecutive messages each (default 1), 64 in flight, as fast as the API takes them.
+ * Assert: every message answered exactly once, every outbox row sent exactly once (one idempotency
+ * key each), no failed job. Report messages/s, sends/s and the webhook-to-send
  * latency of every message. Everything is torn down in `finally`. See bench/README.md.
  */
 import { Agent, request as httpRequest } from 'node:http';
@@ -26,6 +27,7 @@ import { FakeGateway } from '../test/support/fake-gateway.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
 import { freePort } from '../test/support/private-redis.js';
 import { printProfiles, type ProfileSummary } from './cpu-profile.js';
+import { batchSizeEnv } from './ingest-core.js';
 import {
   InterruptedError,
   RESULTS_DIR,
@@ -74,6 +76,8 @@ const SETTLE_TIMEOUT_MS = 30_000;
 interface Settings {
   messages: number;
   chats: number;
+  /** BENCH_BATCH: messages per webhook request (consecutive messages of the load, any chats). */
+  batchSize: number;
   /** Webhook requests in flight. */
   concurrency: number;
   aiLatencyMs: number;
@@ -97,6 +101,7 @@ function readSettings(): Settings {
   return {
     messages: intEnv('BENCH_MESSAGES', 5000, 1),
     chats: intEnv('BENCH_CHATS', 500, 1),
+    batchSize: batchSizeEnv(),
     concurrency: intEnv('BENCH_CONCURRENCY', 64, 1),
     aiLatencyMs: intEnv('BENCH_AI_LATENCY_MS', 50, 0),
     debounceMs: intEnv('BENCH_DEBOUNCE_MS', 0, 0),
@@ -118,42 +123,62 @@ installInterruptHandler();
 // ---------------------------------------------------------------------------------------------------
 // Load
 
+/** One posted message. */
 interface Post {
   chat: number;
   remoteJid: string;
   waMessageId: string;
-  /** Epoch ms at which the webhook request started (the same clock as the fake gateway's receivedAt). */
+  /** Index of the webhook request that carried it. */
+  request: number;
+  /** Epoch ms at which its webhook request started (the same clock as the fake gateway's receivedAt). */
   postedAt: number;
-  /** Time to the webhook's full answer, ms. */
+  /** Time to its webhook's full answer, ms. */
   ackMs: number;
   status: number;
-  /** The message became a new job (2xx with `enqueued: 1`). */
+  /** Its webhook answered 2xx with `enqueued` = the messages it carried (so this one became a new job). */
   accepted: boolean;
   error?: string;
+}
+
+/** One webhook request (BENCH_BATCH messages, fewer for the last one). */
+interface WebhookRequest {
+  messages: number;
+  postedAt: number;
+  ackMs: number;
+  status: number;
+  accepted: boolean;
+  error?: string;
+}
+
+interface OutgoingMessage {
+  chat: number;
+  remoteJid: string;
+  waMessageId: string;
+  /** Its rank within its chat (0 = the chat's first message). */
+  nth: number;
 }
 
 function chatJid(chat: number): string {
   return `9725${String(2_000_000 + chat)}@s.whatsapp.net`;
 }
 
-/** A one-message Baileys `messages.upsert`, current timestamp (older messages are not answered). */
-function upsertBody(remoteJid: string, waMessageId: string, chat: number, nth: number): string {
+/** A Baileys `messages.upsert` carrying `messages` (of any chats), current timestamp (older messages are not answered). */
+function upsertBody(messages: readonly OutgoingMessage[]): string {
+  const timestamp = Math.floor(Date.now() / 1000);
   return JSON.stringify({
     tenantId: TENANT_ID,
     event: 'messages.upsert',
     payload: {
       type: 'notify',
-      messages: [
-        {
-          key: { remoteJid, fromMe: false, id: waMessageId },
-          messageTimestamp: Math.floor(Date.now() / 1000),
-          pushName: `Customer ${chat}`,
-          message: {
-            conversation: `Message ${nth + 1} from chat ${chat}: is the order for tomorrow still on?`,
-            messageContextInfo: { deviceListMetadataVersion: 2 },
-          },
+      messages: messages.map(({ chat, remoteJid, waMessageId, nth }) => ({
+        key: { remoteJid, fromMe: false, id: waMessageId },
+        messageTimestamp: timestamp,
+        pushName: `Customer ${chat}`,
+        message: {
+          conversation: `Message ${nth + 1} from chat ${chat}: is the order for tomorrow still on?`,
+          messageContextInfo: { deviceListMetadataVersion: 2 },
         },
-      ],
+      })),
     },
   });
 }
@@ -183,46 +208,64 @@ function post(agent: Agent, baseUrl: URL, secret: string, body: string): Promise
 }
 
 /**
- * Posts every message, `concurrency` in flight. Message i belongs to chat i mod chats, so each chat's
- * messages are spread over the whole load (chats × concurrency apart), in order within the chat.
+ * Posts every message, `concurrency` requests in flight, `batchSize` consecutive messages per request
+ * (the last one may carry fewer). Message i belongs to chat i mod chats, so each chat's messages are
+ * spread over the whole load (chats × concurrency apart at one message per request), in order within
+ * the chat; a request may carry messages of several chats, as a gateway's do.
  */
-async function runLoad(options: { settings: Settings; baseUrl: string; secret: string; idPrefix: string }): Promise<{ posts: Post[]; startedAt: number; endedAt: number }> {
+async function runLoad(options: { settings: Settings; baseUrl: string; secret: string; idPrefix: string }): Promise<{
+  posts: Post[];
+  requests: WebhookRequest[];
+  startedAt: number;
+  endedAt: number;
+}> {
   const { settings, secret, idPrefix } = options;
   const url = new URL(options.baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: settings.concurrency });
   const posts: Post[] = new Array<Post>(settings.messages);
+  const requestCount = Math.ceil(settings.messages / settings.batchSize);
+  const requests: WebhookRequest[] = new Array<WebhookRequest>(requestCount);
   const idWidth = 20 - idPrefix.length;
   let next = 0;
   const startedAt = Date.now();
   const lane = async (): Promise<void> => {
     for (;;) {
       if (isInterrupted()) return;
-      const i = next++;
-      if (i >= settings.messages) return;
-      const chat = i % settings.chats;
-      const nth = Math.floor(i / settings.chats);
-      const remoteJid = chatJid(chat);
-      const waMessageId = `${idPrefix}${i.toString(16).toUpperCase().padStart(idWidth, '0')}`;
-      const body = upsertBody(remoteJid, waMessageId, chat, nth);
+      const r = next++;
+      if (r >= requestCount) return;
+      const first = r * settings.batchSize;
+      const end = Math.min(settings.messages, first + settings.batchSize);
+      const messages: OutgoingMessage[] = [];
+      for (let i = first; i < end; i += 1) {
+        const chat = i % settings.chats;
+        messages.push({
+          chat,
+          remoteJid: chatJid(chat),
+          waMessageId: `${idPrefix}${i.toString(16).toUpperCase().padStart(idWidth, '0')}`,
+          nth: Math.floor(i / settings.chats),
+        });
+      }
+      const body = upsertBody(messages);
       const postedAt = Date.now();
       const t0 = performance.now();
+      let outcome: Omit<WebhookRequest, 'messages' | 'postedAt'>;
       try {
         const answer = await post(agent, url, secret, body);
         const ok = answer.status >= 200 && answer.status < 300 ? parseOkBody(answer.text) : undefined;
-        const accepted = ok !== undefined && ok.enqueued === 1;
-        posts[i] = {
-          chat,
-          remoteJid,
-          waMessageId,
-          postedAt,
+        const accepted = ok !== undefined && ok.enqueued === messages.length;
+        outcome = {
           ackMs: performance.now() - t0,
           status: answer.status,
           accepted,
           ...(accepted ? {} : { error: `HTTP ${answer.status}: ${answer.text.slice(0, 200)}` }),
         };
       } catch (error) {
-        posts[i] = { chat, remoteJid, waMessageId, postedAt, ackMs: performance.now() - t0, status: 0, accepted: false, error: errorText(error) };
+        outcome = { ackMs: performance.now() - t0, status: 0, accepted: false, error: errorText(error) };
       }
+      requests[r] = { messages: messages.length, postedAt, ...outcome };
+      messages.forEach(({ chat, remoteJid, waMessageId }, k) => {
+        posts[first + k] = { chat, remoteJid, waMessageId, request: r, postedAt, ...outcome };
+      });
     }
   };
   try {
@@ -230,7 +273,12 @@ async function runLoad(options: { settings: Settings; baseUrl: string; secret: s
   } finally {
     agent.destroy();
   }
-  return { posts: posts.filter((p): p is Post => p !== undefined), startedAt, endedAt: Date.now() };
+  return {
+    posts: posts.filter((p): p is Post => p !== undefined),
+    requests: requests.filter((q): q is WebhookRequest => q !== undefined),
+    startedAt,
+    endedAt: Date.now(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -438,7 +486,8 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/:/g, '-');
   const loadBefore = loadavg();
   say(
-    `Switchboard e2e bench: ${settings.messages} messages from ${settings.chats} chats, ${settings.concurrency} webhook requests in flight; ` +
+    `Switchboard e2e bench: ${settings.messages} messages from ${settings.chats} chats, BENCH_BATCH=${settings.batchSize} message(s) per webhook, ` +
+      `${settings.concurrency} webhook requests in flight; ` +
       `AI latency ${settings.aiLatencyMs} ms; ${settings.workers} worker process(es), WORKER_CONCURRENCY=${settings.workerConcurrency}; ` +
       `load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`,
   );
@@ -521,7 +570,7 @@ async function main(): Promise<number> {
 
     // Act: post everything, then poll until every accepted message is answered and its reply sent.
     throwIfInterrupted();
-    say(`Posting ${settings.messages} messages…`);
+    say(`Posting ${settings.messages} messages in ${Math.ceil(settings.messages / settings.batchSize)} webhook requests…`);
     const pids = new Map<number, string>([[process.pid, 'bench (load + fakes)']]);
     for (const child of children) if (child.child.pid) pids.set(child.child.pid, child.name.startsWith('worker') ? 'worker' : 'api');
     const classify = (p: ProcessCpu): string | undefined =>
@@ -597,9 +646,16 @@ async function main(): Promise<number> {
 
     // Verify and measure.
     const posts = load.posts;
+    const requests = load.requests;
     const accepted = posts.filter((p) => p.accepted);
     const rejected = posts.filter((p) => !p.accepted);
-    if (rejected.length > 0) failures.push(`${rejected.length} webhook posts not accepted as one new job, e.g. ${rejected[0]?.error ?? '?'}`);
+    const acceptedRequests = requests.filter((q) => q.accepted);
+    if (rejected.length > 0) {
+      failures.push(
+        `${rejected.length} messages in ${requests.length - acceptedRequests.length} webhook posts not accepted (2xx with enqueued = the messages of the post), ` +
+          `e.g. ${rejected[0]?.error ?? '?'}`,
+      );
+    }
     if (posts.length !== settings.messages) failures.push(`only ${posts.length} of ${settings.messages} messages were posted`);
     if (timedOut) {
       failures.push(
@@ -693,7 +749,7 @@ async function main(): Promise<number> {
     const sendCount = sendsByKey.size;
     const burst = [...messagesPerReply.values()];
     const e2e = distribution(endToEnd);
-    const ack = distribution(accepted.map((p) => p.ackMs));
+    const ack = distribution(acceptedRequests.map((q) => q.ackMs));
     const stageStored = distribution(toStored);
     const stageCommitted = distribution(storedToCommitted);
     const stageSent = distribution(committedToSent);
@@ -714,14 +770,16 @@ async function main(): Promise<number> {
     };
 
     const table: Record<string, string | number> = {
+      'messages per webhook': settings.batchSize,
       'messages/s (answered ÷ first post → last send)': round(answered / wallSeconds, 0),
       'sends/s': round(sendCount / wallSeconds, 0),
       'webhook→send latency p50 / p90 / p99 / max (ms)': pctRow(e2e),
       'messages posted / accepted / answered': `${posts.length} / ${accepted.length} / ${answered}`,
+      'webhook requests posted / accepted': `${requests.length} / ${acceptedRequests.length}`,
       'sends (replies) / messages per reply (mean / max)': `${sendCount} / ${round(answered / Math.max(1, sendCount), 2)} / ${Math.max(0, ...burst)}`,
       'AI calls': openai.requests.length,
       'first post → last send (s)': round(wallSeconds, 2),
-      'posting took (s) / webhook accepts/s': `${round(postSeconds, 2)} / ${round(posts.length / postSeconds, 0)}`,
+      'posting took (s) / webhook requests/s / messages/s': `${round(postSeconds, 2)} / ${round(requests.length / postSeconds, 0)} / ${round(posts.length / postSeconds, 0)}`,
       'webhook answer p50 / p99 (ms)': `${ack.p50} / ${ack.p99}`,
       'stage p50 / p99 (ms): post → stored': `${stageStored.p50} / ${stageStored.p99}`,
       'stage p50 / p99 (ms): stored → reply committed': `${stageCommitted.p50} / ${stageCommitted.p99}`,
@@ -747,7 +805,7 @@ async function main(): Promise<number> {
         : 'n/a',
       'load avg 1m (before / peak / after)': `${loadBefore[0]?.toFixed(2) ?? '?'} / ${loadPeak.toFixed(2)} / ${loadAfter[0]?.toFixed(2) ?? '?'}`,
       settings:
-        `debounce ${settings.debounceMs} ms, AI ${settings.aiLatencyMs} ms, ${settings.workers}× worker ${settings.workerConcurrency}, ` +
+        `${settings.batchSize} message(s) per webhook, debounce ${settings.debounceMs} ms, AI ${settings.aiLatencyMs} ms, ${settings.workers}× worker ${settings.workerConcurrency}, ` +
         `pool ${settings.poolSize ?? 'default'}${settings.pgSocketDir ? ', PostgreSQL via Unix socket' : ''}`,
     };
     say('');
@@ -777,6 +835,7 @@ async function main(): Promise<number> {
         aiModel: AI_MODEL,
         poolSize: settings.poolSize ?? 'Switchboard default (DATABASE_POOL_SIZE)',
         messageOrder: 'message i belongs to chat i mod chats (each chat spread over the whole load)',
+        batching: 'webhook request r carries messages r × batchSize … (r + 1) × batchSize − 1 (consecutive, of several chats)',
       },
       summary: table,
       throughput: {
@@ -784,12 +843,15 @@ async function main(): Promise<number> {
         sendsPerSecond: round(sendCount / wallSeconds, 1),
         firstPostToLastSendSeconds: round(wallSeconds, 3),
         postingSeconds: round(postSeconds, 3),
+        webhookRequestsPerSecond: round(requests.length / postSeconds, 1),
         webhookAcceptsPerSecond: round(posts.length / postSeconds, 1),
       },
       latencyMs: { webhookToSend: e2e, webhookAnswer: ack, postToStored: stageStored, storedToCommitted: stageCommitted, committedToGateway: stageSent },
       counts: {
         posted: posts.length,
         accepted: accepted.length,
+        webhookRequests: requests.length,
+        webhookRequestsAccepted: acceptedRequests.length,
         stored: inbound.length,
         answered,
         notAnswered,

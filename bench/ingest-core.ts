@@ -1,7 +1,7 @@
 /**
  * The pieces of the ingest benchmark that `bench:ingest` and `bench:ingest:baseline` share, so both
- * put exactly the same load on their targets and check the answers the same way: the request body,
- * one autocannon phase with its exact drain, the job count by message-id prefix, BullMQ's own counts,
+ * put exactly the same load on their targets and check the answers the same way: the request body
+ * (BENCH_BATCH messages per webhook), one autocannon phase with its exact drain, the job count by message-id prefix, BullMQ's own counts,
  * the per-phase checks, and starting the Switchboard API role. Nothing here runs on import.
  */
 import autocannon from 'autocannon';
@@ -9,12 +9,24 @@ import type { Client as CannonClient, Instance as CannonInstance, Result as Cann
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { freePort } from '../test/support/private-redis.js';
-import { WEBHOOK_PATH, globEscape, parseOkBody, randomHex, round, scanKeys, startSwitchboard, type SwitchboardChild } from './support.js';
+import { WEBHOOK_PATH, globEscape, intEnv, parseOkBody, randomHex, round, scanKeys, startSwitchboard, type SwitchboardChild } from './support.js';
 
 export const TENANT_ID = process.env['BENCH_TENANT'] ?? 'bench';
 export const QUEUE = 'default';
 /** How long before the end of a phase the connections stop sending (see `runPhase`). */
 const DRAIN_LEAD_MS = 200;
+/** The most messages one webhook may carry (the envelope schema's `maxItems`, src/whatsapp/webhook-envelope.ts). */
+export const MAX_BATCH = 1000;
+
+/**
+ * BENCH_BATCH: messages per webhook request, 1 (the default) to MAX_BATCH. `bench:ingest` and
+ * `bench:e2e` read it; `bench:ingest:baseline` always posts one message per request.
+ */
+export function batchSizeEnv(): number {
+  const value = intEnv('BENCH_BATCH', 1, 1);
+  if (value > MAX_BATCH) throw new Error(`BENCH_BATCH must be an integer from 1 to ${MAX_BATCH} (got "${process.env['BENCH_BATCH'] ?? ''}")`);
+  return value;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Interruption: the entry script registers `stopActiveLoad` with `onInterrupt`.
@@ -29,31 +41,32 @@ export function stopActiveLoad(): void {
 // ---------------------------------------------------------------------------------------------------
 // Load
 
-/** A realistic one-message Baileys `messages.upsert` (shaped like the shared upsert-text fixture). */
-export function upsertBody(messageId: string, n: number): string {
-  return JSON.stringify({
-    tenantId: TENANT_ID,
-    event: 'messages.upsert',
-    payload: {
-      type: 'notify',
-      messages: [
-        {
-          key: { remoteJid: `9725${String(1_000_000 + (n % 5000))}@s.whatsapp.net`, fromMe: false, id: messageId },
-          messageTimestamp: Math.floor(Date.now() / 1000),
-          pushName: 'Dana',
-          message: {
-            conversation: 'Hi, is the appointment tomorrow still on?',
-            messageContextInfo: { deviceListMetadataVersion: 2 },
-          },
-        },
-      ],
-    },
-  });
+/**
+ * A realistic Baileys `messages.upsert` (each message shaped like the shared upsert-text fixture)
+ * carrying `count` messages, numbered `first`, `first + 1`…: message n has the id `idPrefix` + n as
+ * fixed-width upper-case hex (so every id of a phase starts with its prefix) and one of 5,000 chats.
+ */
+export function upsertBody(idPrefix: string, first: number, count = 1): string {
+  const idWidth = 20 - idPrefix.length;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const messages: unknown[] = [];
+  for (let n = first; n < first + count; n += 1) {
+    messages.push({
+      key: { remoteJid: `9725${String(1_000_000 + (n % 5000))}@s.whatsapp.net`, fromMe: false, id: `${idPrefix}${n.toString(16).toUpperCase().padStart(idWidth, '0')}` },
+      messageTimestamp: timestamp,
+      pushName: 'Dana',
+      message: {
+        conversation: 'Hi, is the appointment tomorrow still on?',
+        messageContextInfo: { deviceListMetadataVersion: 2 },
+      },
+    });
+  }
+  return JSON.stringify({ tenantId: TENANT_ID, event: 'messages.upsert', payload: { type: 'notify', messages } });
 }
 
 /**
  * What a 2xx body must be: Switchboard's `{status:'ok', enqueued, duplicates, ignored}` (with
- * `enqueued: 1` for each of these one-message requests), or just `{status:'ok'}` (the comparison
+ * `enqueued` = the phase's messages per request, every id being new), or just `{status:'ok'}` (the comparison
  * servers of `bench:ingest:baseline`, which do not report what they enqueued).
  */
 export type AnswerKind = 'switchboard' | 'status-ok';
@@ -87,6 +100,8 @@ export interface PhaseStats {
   /** Every message id of this phase starts with it; jobs are counted by it. */
   idPrefix: string;
   answerKind: AnswerKind;
+  /** Messages in each request's `messages.upsert` (every one with its own id). */
+  batchSize: number;
   result: CannonResult;
   elapsedSeconds: number;
   responses: number;
@@ -97,6 +112,8 @@ export interface PhaseStats {
   enqueued: number;
   duplicates: number;
   ignored: number;
+  /** Switchboard 2xx bodies whose `enqueued` was not `batchSize` (or that reported duplicates / ignored). */
+  wrongCounts: number;
   unexpectedBodies: number;
   /** False when the connections could not be told to finish their last request (old autocannon). */
   drained: boolean;
@@ -110,20 +127,25 @@ export async function runPhase(options: {
   connections: number;
   durationSeconds: number;
   answerKind?: AnswerKind;
+  /** Messages per request (default 1); the id counter counts messages. */
+  batchSize?: number;
 }): Promise<PhaseStats> {
   const { name, idPrefix, baseUrl, secret, connections, durationSeconds } = options;
   const answerKind = options.answerKind ?? 'switchboard';
+  const batchSize = options.batchSize ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) throw new Error(`batchSize must be an integer from 1 to ${MAX_BATCH}`);
+  /** Messages numbered so far: the next request's first message. */
   let sequence = 0;
   let responses = 0;
   let okBodies = 0;
   let enqueued = 0;
   let duplicates = 0;
   let ignored = 0;
+  let wrongCounts = 0;
   let unexpectedBodies = 0;
   const clients: CannonClient[] = [];
   const started = performance.now();
   let lastAnswer = started;
-  const idWidth = 20 - idPrefix.length;
 
   let instance: CannonInstance | undefined;
   let drained = true;
@@ -144,9 +166,9 @@ export async function runPhase(options: {
         requests: [
           {
             setupRequest: (request) => {
-              const n = sequence++;
-              const messageId = `${idPrefix}${n.toString(16).toUpperCase().padStart(idWidth, '0')}`;
-              return { ...request, body: upsertBody(messageId, n) };
+              const first = sequence;
+              sequence += batchSize;
+              return { ...request, body: upsertBody(idPrefix, first, batchSize) };
             },
             onResponse: (status, body) => {
               responses += 1;
@@ -166,6 +188,7 @@ export async function runPhase(options: {
               enqueued += ok.enqueued;
               duplicates += ok.duplicates;
               ignored += ok.ignored;
+              if (ok.enqueued !== batchSize || ok.duplicates !== 0 || ok.ignored !== 0) wrongCounts += 1;
             },
           },
         ],
@@ -201,6 +224,7 @@ export async function runPhase(options: {
     name,
     idPrefix,
     answerKind,
+    batchSize,
     result,
     elapsedSeconds: (lastAnswer - started) / 1000,
     responses,
@@ -209,6 +233,7 @@ export async function runPhase(options: {
     enqueued,
     duplicates,
     ignored,
+    wrongCounts,
     unexpectedBodies,
     drained,
   };
@@ -217,6 +242,16 @@ export async function runPhase(options: {
 /** Answers in the phase ÷ its wall time (first request to last answer). */
 export function phaseReqPerSec(phase: PhaseStats): number {
   return phase.responses / Math.max(phase.elapsedSeconds, 0.001);
+}
+
+/** Messages per second: req/s × messages per request. */
+export function phaseMessagesPerSec(phase: PhaseStats): number {
+  return phaseReqPerSec(phase) * phase.batchSize;
+}
+
+/** Messages the phase's 2xx answers accepted (2xx × messages per request): the jobs it must have left. */
+export function phaseAcceptedMessages(phase: PhaseStats): number {
+  return phase.result['2xx'] * phase.batchSize;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -247,12 +282,15 @@ export async function bullmqCounts(redis: Redis, prefix: string): Promise<Record
 
 /**
  * Everything wrong with a phase, as `FAIL` lines: anything but 2xx, errors, cut-off requests,
- * unexpected bodies, and (when `jobs` is given) a job count different from the 2xx count.
+ * unexpected bodies, and (when `jobs` is given) a job count different from 2xx × messages per request.
  */
 export function phaseFailures(phase: PhaseStats, jobs: number | undefined, label = phase.name): string[] {
   const failures: string[] = [];
   const r = phase.result;
-  if (jobs !== undefined && jobs !== r['2xx']) failures.push(`${label}: ${jobs} jobs in Redis but ${r['2xx']} 2xx answers`);
+  const expectedJobs = phaseAcceptedMessages(phase);
+  if (jobs !== undefined && jobs !== expectedJobs) {
+    failures.push(`${label}: ${jobs} jobs in Redis but ${r['2xx']} 2xx answers${phase.batchSize === 1 ? '' : ` × ${phase.batchSize} messages = ${expectedJobs}`}`);
+  }
   if (r.non2xx > 0) failures.push(`${label}: ${r.non2xx} non-2xx answers ${JSON.stringify(r.statusCodeStats ?? {})}`);
   if (r.errors > 0) failures.push(`${label}: ${r.errors} connection errors (${r.timeouts} timeouts)`);
   if (r.mismatches > 0) failures.push(`${label}: ${r.mismatches} body mismatches`);
@@ -260,8 +298,12 @@ export function phaseFailures(phase: PhaseStats, jobs: number | undefined, label
   if (phase.unanswered > 0) failures.push(`${label}: ${phase.unanswered} requests sent but never answered`);
   if (phase.answerKind === 'switchboard') {
     if (phase.unexpectedBodies > 0) failures.push(`${label}: ${phase.unexpectedBodies} 2xx answers without a valid {"status":"ok",…} body`);
-    if (phase.enqueued !== r['2xx'] || phase.duplicates !== 0 || phase.ignored !== 0) {
-      failures.push(`${label}: answers reported enqueued=${phase.enqueued} duplicates=${phase.duplicates} ignored=${phase.ignored} for ${r['2xx']} 2xx`);
+    if (phase.wrongCounts > 0) failures.push(`${label}: ${phase.wrongCounts} 2xx answers did not say enqueued=${phase.batchSize} (with no duplicates or ignored)`);
+    if (phase.enqueued !== expectedJobs || phase.duplicates !== 0 || phase.ignored !== 0) {
+      failures.push(
+        `${label}: answers reported enqueued=${phase.enqueued} duplicates=${phase.duplicates} ignored=${phase.ignored} for ${r['2xx']} 2xx` +
+          `${phase.batchSize === 1 ? '' : ` × ${phase.batchSize} messages = ${expectedJobs}`}`,
+      );
     }
   } else if (phase.unexpectedBodies > 0) {
     failures.push(`${label}: ${phase.unexpectedBodies} 2xx answers without a {"status":"ok"} body`);
@@ -273,16 +315,19 @@ export function phaseFailures(phase: PhaseStats, jobs: number | undefined, label
 export function phaseJson(p: PhaseStats, jobsInRedis: number | null): Record<string, unknown> {
   return {
     name: p.name,
+    batchSize: p.batchSize,
     elapsedSeconds: round(p.elapsedSeconds, 3),
     reqPerSec: round(phaseReqPerSec(p), 1),
+    messagesPerSec: round(phaseMessagesPerSec(p), 1),
     sent: p.result.requests.sent,
     '2xx': p.result['2xx'],
+    messagesAccepted: phaseAcceptedMessages(p),
     non2xx: p.result.non2xx,
     statusCodes: p.result.statusCodeStats ?? {},
     errors: p.result.errors,
     timeouts: p.result.timeouts,
     unanswered: p.unanswered,
-    ...(p.answerKind === 'switchboard' ? { enqueued: p.enqueued, duplicates: p.duplicates, ignored: p.ignored } : { okBodies: p.okBodies }),
+    ...(p.answerKind === 'switchboard' ? { enqueued: p.enqueued, duplicates: p.duplicates, ignored: p.ignored, wrongCounts: p.wrongCounts } : { okBodies: p.okBodies }),
     unexpectedBodies: p.unexpectedBodies,
     jobsInRedis,
     latencyMs: {

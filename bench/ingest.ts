@@ -1,14 +1,15 @@
 /**
- * Ingest benchmark: how many webhook calls per second the API role turns into queued jobs, at what
- * latency and memory, and whether every 2xx really left exactly one job in Redis.
+ * Ingest benchmark: how many webhook calls (and messages) per second the API role turns into queued
+ * jobs, at what latency, memory and API CPU per message, and whether every 2xx really left exactly
+ * one job per message in Redis.
  *
  *   npm run bench:ingest
  *
  * Arrange: a fresh PostgreSQL database (migrated, tenant `bench`), a private BullMQ prefix on the
  * shared Redis, and the built API (`node dist/main.js`, SERVICE_ROLE=api, LOG_LEVEL=info, logs to
  * bench/results/api-last-run.log). Act: a warm-up, then the measured autocannon run, every request a
- * one-message `messages.upsert` with a unique WhatsApp message id. Assert: the jobs in Redis equal the
- * 2xx answers, exactly, per phase. Everything is torn down in `finally`. See bench/README.md.
+ * `messages.upsert` of BENCH_BATCH messages (default 1), each with a unique WhatsApp message id.
+ * Assert: the jobs in Redis equal 2xx answers × BENCH_BATCH, exactly, per phase. Everything is torn down in `finally`. See bench/README.md.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -17,10 +18,13 @@ import { Redis } from 'ioredis';
 import {
   QUEUE,
   TENANT_ID,
+  batchSizeEnv,
   bullmqCounts,
   countPhaseJobs,
+  phaseAcceptedMessages,
   phaseFailures,
   phaseJson,
+  phaseMessagesPerSec,
   phaseReqPerSec,
   runPhase,
   startSwitchboardApi,
@@ -34,6 +38,7 @@ import {
   SHARED_REDIS_URL,
   build,
   countLines,
+  cpuByGroup,
   createBenchDatabase,
   deletePrefix,
   dropBenchDatabase,
@@ -45,6 +50,7 @@ import {
   readProcStatusMb,
   round,
   say,
+  snapshotCpu,
   stopSwitchboard,
   throwIfInterrupted,
   waitForHealth,
@@ -59,6 +65,8 @@ const API_LOG = join(RESULTS_DIR, 'api-last-run.log');
 
 interface Settings {
   connections: number;
+  /** BENCH_BATCH: messages in each webhook request's `messages.upsert` (1..1000). */
+  batchSize: number;
   durationSeconds: number;
   warmupSeconds: number;
   /** Set when benchmarking an API someone else started (BENCH_TARGET_URL). */
@@ -88,6 +96,7 @@ function readSettings(): Settings {
   }
   return {
     connections: intEnv('BENCH_CONNECTIONS', 64, 1),
+    batchSize: batchSizeEnv(),
     durationSeconds: intEnv('BENCH_DURATION', 10, 1),
     warmupSeconds: intEnv('BENCH_WARMUP', 2, 0),
     external,
@@ -112,7 +121,7 @@ async function main(): Promise<number> {
   const runTag = randomHex(3).toUpperCase();
   const profileDir = join(RESULTS_DIR, `profiles-ingest-${new Date().toISOString().replace(/:/g, '-')}`);
   const loadBefore = loadavg();
-  say(`Switchboard ingest bench: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
+  say(`Switchboard ingest bench: ${settings.connections} connections, BENCH_BATCH=${settings.batchSize} message(s) per webhook, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
 
   const dbName = `switchboard_bench_${randomHex(6)}`;
   let dbCreated = false;
@@ -156,11 +165,21 @@ async function main(): Promise<number> {
       throwIfInterrupted();
       say(`Warm-up: ${settings.warmupSeconds} s…`);
       phases.push(
-        await runPhase({ name: 'warm-up', idPrefix: `3EB0W${runTag}`, baseUrl, secret, connections: settings.connections, durationSeconds: settings.warmupSeconds }),
+        await runPhase({
+          name: 'warm-up',
+          idPrefix: `3EB0W${runTag}`,
+          baseUrl,
+          secret,
+          connections: settings.connections,
+          durationSeconds: settings.warmupSeconds,
+          batchSize: settings.batchSize,
+        }),
       );
     }
     throwIfInterrupted();
     say(`Measuring: ${settings.durationSeconds} s…`);
+    // The API's CPU time (utime + stime from /proc/<pid>/stat) over the measured phase only.
+    const cpuBefore = snapshotCpu();
     const measured = await runPhase({
       name: 'measured',
       idPrefix: `3EB0M${runTag}`,
@@ -168,36 +187,48 @@ async function main(): Promise<number> {
       secret,
       connections: settings.connections,
       durationSeconds: settings.durationSeconds,
+      batchSize: settings.batchSize,
     });
+    const cpuAfter = snapshotCpu();
     phases.push(measured);
     throwIfInterrupted();
+    const apiCpuSeconds = apiPid && cpuAfter.has(apiPid) ? (cpuByGroup(cpuBefore, cpuAfter, (p) => (p.pid === apiPid ? 'api' : undefined))['api'] ?? 0) : null;
 
     // Resident memory right after the load, before anything is torn down.
     const rssMb = apiPid ? readProcStatusMb(apiPid, 'VmRSS') : null;
     const peakRssMb = apiPid ? readProcStatusMb(apiPid, 'VmHWM') : null;
 
-    // Verify: per phase, the job hashes carrying that phase's ids equal its 2xx answers.
+    // Verify: per phase, the job hashes carrying that phase's ids equal its 2xx answers × BENCH_BATCH.
     const jobsByPhase: Record<string, number> = {};
     let jobsMatch = true;
     for (const phase of phases) {
       const jobs = await countPhaseJobs(redis, prefix, phase.idPrefix);
       jobsByPhase[phase.name] = jobs;
-      if (jobs !== phase.result['2xx']) jobsMatch = false;
+      if (jobs !== phaseAcceptedMessages(phase)) jobsMatch = false;
       failures.push(...phaseFailures(phase, jobs));
     }
     const total2xx = phases.reduce((sum, p) => sum + p.result['2xx'], 0);
+    const totalMessages = phases.reduce((sum, p) => sum + phaseAcceptedMessages(p), 0);
     // With a private prefix the whole queue is ours: BullMQ's own counts must agree too.
     let queueCounts: Record<string, number> | undefined;
     let queueTotal: number | undefined;
     if (!external) {
       queueCounts = await bullmqCounts(redis, prefix);
       queueTotal = Object.values(queueCounts).reduce((sum, n) => sum + n, 0);
-      if (queueTotal !== total2xx) jobsMatch = false;
-      if (queueTotal !== total2xx) failures.push(`queue "${QUEUE}" holds ${queueTotal} jobs (${JSON.stringify(queueCounts)}) but ${total2xx} 2xx answers in all`);
+      if (queueTotal !== totalMessages) {
+        jobsMatch = false;
+        failures.push(
+          `queue "${QUEUE}" holds ${queueTotal} jobs (${JSON.stringify(queueCounts)}) but ${total2xx} 2xx answers in all` +
+            `${settings.batchSize === 1 ? '' : ` × ${settings.batchSize} messages = ${totalMessages}`}`,
+        );
+      }
     }
 
     const m = measured.result;
     const reqPerSec = phaseReqPerSec(measured);
+    const measuredMessages = phaseAcceptedMessages(measured);
+    const apiCpuMsPerRequest = apiCpuSeconds === null ? null : (apiCpuSeconds * 1000) / Math.max(1, measured.responses);
+    const apiCpuMsPerMessage = apiCpuSeconds === null ? null : (apiCpuSeconds * 1000) / Math.max(1, measuredMessages);
     let logBytes: number | null = null;
     let logLines: number | null = null;
     if (!external && existsSync(API_LOG)) {
@@ -208,8 +239,13 @@ async function main(): Promise<number> {
     const warm = phases.find((p) => p.name === 'warm-up');
 
     const table: Record<string, string | number> = {
+      'messages per webhook': settings.batchSize,
       'req/s (mean)': round(reqPerSec, 0),
       'req/s (per-second samples: min / max)': `${m.requests.min} / ${m.requests.max}`,
+      'messages/s (req/s × batch)': round(phaseMessagesPerSec(measured), 0),
+      'API CPU ms per request': apiCpuMsPerRequest === null ? 'n/a' : round(apiCpuMsPerRequest, 3),
+      'API CPU ms per message': apiCpuMsPerMessage === null ? 'n/a' : round(apiCpuMsPerMessage, 3),
+      'API CPU (% of one core)': apiCpuSeconds === null ? 'n/a' : round((apiCpuSeconds / Math.max(measured.elapsedSeconds, 0.001)) * 100, 0),
       'latency p50 (ms)': m.latency.p50,
       'latency p90 (ms)': m.latency.p90,
       'latency p99 (ms)': m.latency.p99,
@@ -218,13 +254,14 @@ async function main(): Promise<number> {
       'measured for (s)': round(measured.elapsedSeconds, 2),
       'total requests': m.requests.sent,
       '2xx': m['2xx'],
+      'messages accepted (2xx × batch)': measuredMessages,
       'non-2xx': m.non2xx,
       errors: m.errors,
       timeouts: m.timeouts,
       'jobs in Redis (measured ids)': jobsByPhase['measured'] ?? 0,
-      'warm-up 2xx / jobs': warm ? `${warm.result['2xx']} / ${jobsByPhase['warm-up'] ?? 0}` : 'none',
+      'warm-up messages accepted / jobs': warm ? `${phaseAcceptedMessages(warm)} / ${jobsByPhase['warm-up'] ?? 0}` : 'none',
       'jobs in queue (BullMQ, all phases)': queueTotal ?? 'n/a (external)',
-      'jobs == 200s': jobsMatch ? 'yes' : 'no',
+      'jobs == 2xx × batch': jobsMatch ? 'yes' : 'no',
       'API RSS idle, before load (MB)': idleRssMb ?? 'n/a',
       'API RSS at end (MB)': rssMb ?? 'n/a',
       'API peak RSS (MB)': peakRssMb ?? 'n/a',
@@ -233,7 +270,7 @@ async function main(): Promise<number> {
     };
     say('');
     console.table(table);
-    say(`jobs == 200s: ${jobsMatch ? 'yes' : 'no'}`);
+    say(`jobs == 2xx × ${settings.batchSize} (messages per webhook): ${jobsMatch ? 'yes' : 'no'}`);
 
     const stamp = new Date().toISOString();
     const commit = git(['rev-parse', '--short', 'HEAD']);
@@ -247,6 +284,7 @@ async function main(): Promise<number> {
       loadavg: { before: loadBefore, after: loadAfter },
       settings: {
         connections: settings.connections,
+        batchSize: settings.batchSize,
         durationSeconds: settings.durationSeconds,
         warmupSeconds: settings.warmupSeconds,
         pipelining: 1,
@@ -256,7 +294,16 @@ async function main(): Promise<number> {
       summary: table,
       phases: phases.map((p) => phaseJson(p, jobsByPhase[p.name] ?? 0)),
       queue: { prefix, counts: queueCounts ?? null, total: queueTotal ?? null },
-      api: { idleRssMb, rssMb, peakRssMb, logLines, logBytes },
+      api: {
+        idleRssMb,
+        rssMb,
+        peakRssMb,
+        logLines,
+        logBytes,
+        measuredCpuSeconds: apiCpuSeconds === null ? null : round(apiCpuSeconds, 3),
+        cpuMsPerRequest: apiCpuMsPerRequest === null ? null : round(apiCpuMsPerRequest, 4),
+        cpuMsPerMessage: apiCpuMsPerMessage === null ? null : round(apiCpuMsPerMessage, 4),
+      },
       jobsEqual2xx: jobsMatch,
       ok: failures.length === 0,
       failures,
