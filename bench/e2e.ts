@@ -27,7 +27,7 @@ import { FakeGateway } from '../test/support/fake-gateway.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
 import { freePort } from '../test/support/private-redis.js';
 import { printProfiles, type ProfileSummary } from './cpu-profile.js';
-import { batchSizeEnv } from './ingest-core.js';
+import { API_NODE_ARGS, batchSizeEnv } from './ingest-core.js';
 import {
   InterruptedError,
   RESULTS_DIR,
@@ -547,7 +547,7 @@ async function main(): Promise<number> {
     };
     const apiPort = await freePort();
     const baseUrl = `http://127.0.0.1:${apiPort}`;
-    const api = startSwitchboard({ name: 'API', logFile: apiLog, nodeArgs, env: { ...common, SERVICE_ROLE: 'api', PORT: String(apiPort) } });
+    const api = startSwitchboard({ name: 'API', logFile: apiLog, nodeArgs: [...API_NODE_ARGS, ...nodeArgs], env: { ...common, SERVICE_ROLE: 'api', PORT: String(apiPort) } });
     children.push(api);
     const workers: Array<{ process: SwitchboardChild; url: string }> = [];
     for (let n = 1; n <= settings.workers; n += 1) {

@@ -347,7 +347,13 @@ export function phaseJson(p: PhaseStats, jobsInRedis: number | null): Record<str
 // ---------------------------------------------------------------------------------------------------
 // The Switchboard API role
 
-/** Starts `node dist/main.js` as the api role only (no worker: the jobs stay in `wait`). */
+/**
+ * The node flags the API runs with in production (docker-compose.yml's `api` service): a 128 MB old
+ * generation, which keeps the stateless API's RSS under 150 MB at full load at no measurable cost.
+ */
+export const API_NODE_ARGS: readonly string[] = ['--max-old-space-size=128'];
+
+/** Starts `node dist/main.js` as the api role only (no worker: the jobs stay in `wait`), with API_NODE_ARGS. */
 export async function startSwitchboardApi(options: {
   name?: string;
   databaseUrl: string;
@@ -356,14 +362,14 @@ export async function startSwitchboardApi(options: {
   secret: string;
   logLevel: string;
   logFile: string;
-  /** Extra `node` flags (e.g. `--cpu-prof`). */
+  /** `node` flags besides API_NODE_ARGS (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
 }): Promise<{ api: SwitchboardChild; baseUrl: string }> {
   const port = await freePort();
   const api = startSwitchboard({
     name: options.name ?? 'API',
     logFile: options.logFile,
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    nodeArgs: [...API_NODE_ARGS, ...(options.nodeArgs ?? [])],
     env: {
       SERVICE_ROLE: 'api',
       PORT: String(port),

@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import {
+  API_NODE_ARGS,
   QUEUE,
   TENANT_ID,
   batchSizeEnv,
@@ -152,7 +153,7 @@ async function main(): Promise<number> {
       api = started.api;
       baseUrl = started.baseUrl;
       apiPid = api.child.pid;
-      say(`API: pid ${String(apiPid)} on ${baseUrl}, database ${dbName}, prefix ${prefix}, log ${API_LOG}`);
+      say(`API: pid ${String(apiPid)} on ${baseUrl} (node ${API_NODE_ARGS.join(' ')}), database ${dbName}, prefix ${prefix}, log ${API_LOG}`);
       await waitForHealth(baseUrl, api);
     }
     await warnIfNotReady(baseUrl);
