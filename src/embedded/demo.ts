@@ -42,6 +42,7 @@ export function startupBanner(options: { port: number; internalSecret: string; a
     `    -d '${sampleWebhookBody()}'`,
     '',
     `Health: ${base}/ready   Metrics: ${base}/metrics   Admin API: ${base}/api/tenants (Bearer ADMIN_TOKEN)`,
+    `Operator console: ${base}/admin (sign in with ADMIN_TOKEN)`,
     '',
   ].join('\n');
 }
