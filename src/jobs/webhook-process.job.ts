@@ -2,10 +2,10 @@
  * `webhook_process`: one inbound WhatsApp message, normalised and stored idempotently. A re-run (a
  * retry, a stalled job after a crash) finds the message identity already stored and changes nothing.
  *
- * A customer message that may need an answer is stored `pending`; the first one of a burst schedules
- * the burst's reply job REPLY_DEBOUNCE_MS later, the rest join it (see replies.repository.ts). A
- * direct-chat message that needs no answer schedules a summary refresh for when the chat goes quiet;
- * one that does leaves that to the reply (sent or not).
+ * A customer message that may need an answer is stored `pending`; the first one of a burst arms the
+ * burst's reply job, scheduled REPLY_DEBOUNCE_MS later, and the rest join it (see
+ * replies.repository.ts). A direct-chat message that needs no answer schedules a summary refresh for
+ * when the chat goes quiet; one that does leaves that to the reply (sent or not).
  */
 import type { WebhookProcessJob } from '../queue/job-catalog.js';
 import { replyJobId, summaryJobId } from '../queue/job-ids.js';
@@ -36,11 +36,12 @@ export const handle: JobHandler<WebhookProcessJob> = async (payload, { deps, log
     { tenantId, waMessageId: message.waMessageId, kind: message.kind, isNew: stored.isNew },
     stored.isNew ? 'Message stored' : 'Message already stored',
   );
-  // The message that armed the burst's reply job schedules it; so does every re-run while the message
-  // waits (a run that crashed after storing must not leave it unanswered; the job id makes repeats
-  // no-ops). A new message that joined an armed burst schedules nothing.
+  // Every message waiting for a reply (re)schedules its burst's job, under the id of the message that
+  // armed it: while that job exists this is a no-op, and it is created if the arming message's run
+  // stored it but died before scheduling (and then failed for good), which would otherwise leave the
+  // chat armed and unanswered. Re-runs do the same.
   const armedBy = stored.replyJobMessageId;
-  if (armedBy && (armedBy === stored.messageId || !stored.isNew)) {
+  if (armedBy) {
     await deps.queues.enqueue(
       'reply_generate',
       { tenantId, conversationId: stored.conversationId, triggerMessageId: armedBy },
