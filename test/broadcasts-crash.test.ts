@@ -7,16 +7,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, recipients, type BroadcastProgress } from './support/broadcasts.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway } from './support/fake-gateway.js';
-import { startHarness, type Harness } from './support/harness.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway } from './support/fake-gateway.js';
+import type { Harness } from './support/harness.js';
 import { startRole, type SwitchboardProcess } from './support/processes.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import { SHARED_REDIS_URL } from './support/redis.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const TENANT = 'acme';
 const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 
+let stack: TestStack;
 let db: TestDatabase;
 let harness: Harness;
 let prefix: string;
@@ -47,24 +49,13 @@ async function progressOf(id: string): Promise<BroadcastProgress> {
 }
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({ databaseUrl: db.url, redisUrl: SHARED_REDIS_URL, prefix });
+  // The harness only serves the API: the worker processes get the gateway's address (spawnWorker).
+  stack = await startTestStack({ gatewaySecret: GATEWAY_SECRET, wireHarness: false });
+  ({ db, harness, prefix, gateway } = stack);
   await harness.container.tenants.create({ id: TENANT, name: 'Acme', webhook_secret: null, system_prompt: null });
 });
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-  } finally {
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await harness?.close();
-    await gateway?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() => stack?.close(() => Promise.all(processes.map((p) => p.kill('SIGKILL')))));
 
 describe('a broadcast whose every worker is SIGKILLed half way', () => {
   it('still sends exactly 500 distinct messages, completes, and its bar never goes backwards', async () => {

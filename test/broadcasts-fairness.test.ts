@@ -17,14 +17,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, recipients, type BroadcastProgress } from './support/broadcasts.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway, type RecordedSend } from './support/fake-gateway.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway, RecordedSend } from './support/fake-gateway.js';
 import { nowSeconds, textMessageBody } from './support/fixtures.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 const TENANT_A = 'tenant-a';
 const TENANT_B = 'tenant-b';
 const A_RATE = 60;
@@ -33,9 +32,9 @@ const B_RATE = 1200;
 /** How far a send's arrival at the gateway may trail its slot (the claim, the HTTP request). */
 const ARRIVAL_JITTER_MS = 250;
 
+let stack: TestStack;
 let db: TestDatabase;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 let stopWorker: () => Promise<void>;
 
@@ -110,36 +109,20 @@ async function expectBroadcastCompletes(id: string, jids: readonly string[], tex
 }
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
+  stack = await startTestStack({
     env: {
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
       WORKER_CONCURRENCY: '8,broadcasts=16',
       REPLY_DEBOUNCE_MS: '100',
       // No summaries in this story.
       SUMMARY_IDLE_MS: '300000',
     },
   });
+  ({ db, harness, gateway } = stack);
   for (const id of [TENANT_A, TENANT_B]) await harness.container.tenants.create({ id, name: id, webhook_secret: null, system_prompt: null });
   stopWorker = await harness.startWorker();
 });
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-  } finally {
-    await harness?.close();
-    await gateway?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() => stack?.close());
 
 describe("tenant A's 10,000-recipient broadcast at 60 per minute", () => {
   const aText = 'A: our big sale starts now';

@@ -11,20 +11,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { outboxIdempotencyKey, sendJobId } from '../src/queue/job-ids.js';
 import { adminAuth, recipients, type BroadcastProgress } from './support/broadcasts.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway } from './support/fake-gateway.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway } from './support/fake-gateway.js';
 import { nowSeconds, textMessageBody } from './support/fixtures.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 const TENANT = 'retry';
 const REFUSAL = { error: 'bad_request', message: 'recipient is not on WhatsApp' };
 
+let stack: TestStack;
 let db: TestDatabase;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 
 interface JobView {
@@ -71,29 +70,16 @@ async function failedCount(queue: string): Promise<number | undefined> {
 const retryUrl = (queue: string, id: string) => `/api/queues/${queue}/failed/${encodeURIComponent(id)}/retry`;
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
-    env: { GATEWAY_URL: gateway.url, GATEWAY_SECRET, WORKER_CONCURRENCY: '8,broadcasts=16', REPLY_DEBOUNCE_MS: '100', SUMMARY_IDLE_MS: '300000' },
-  });
+  stack = await startTestStack({ env: { WORKER_CONCURRENCY: '8,broadcasts=16', REPLY_DEBOUNCE_MS: '100', SUMMARY_IDLE_MS: '300000' } });
+  ({ db, harness, gateway } = stack);
   await harness.container.tenants.create({ id: TENANT, name: 'Retry', webhook_secret: null, system_prompt: null });
   await harness.startWorker();
 });
 
-afterEach(() => {
-  gateway.assertNoUnexpected();
-});
+afterEach(() => stack.assertNoUnexpected());
 
-afterAll(async () => {
-  await harness?.close();
-  await gateway?.close();
-  if (prefix) await deletePrefix(prefix);
-  await db?.drop();
-});
+// teardown(), not close(): the afterEach above already asserts after every test.
+afterAll(() => stack?.teardown());
 
 describe('retrying failed broadcast sends', () => {
   it('shows the 3 refused sends with the reason; a retry sends each once more under the same key, and the broadcast completes with all sent', async () => {

@@ -8,17 +8,15 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminAuth, readProgressEvents, recipients, type BroadcastProgress } from './support/broadcasts.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway, type RecordedSend } from './support/fake-gateway.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway, RecordedSend } from './support/fake-gateway.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
-
+let stack: TestStack;
 let db: TestDatabase;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 
 interface Answer {
@@ -65,32 +63,14 @@ function sendsTo(jids: readonly string[]): RecordedSend[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
-    env: { GATEWAY_URL: gateway.url, GATEWAY_SECRET, GATEWAY_TIMEOUT_MS: '5000', WORKER_CONCURRENCY: '8,broadcasts=16' },
-  });
+  stack = await startTestStack({ env: { GATEWAY_TIMEOUT_MS: '5000', WORKER_CONCURRENCY: '8,broadcasts=16' } });
+  ({ db, harness, gateway } = stack);
   await harness.startWorker();
 });
 
-afterEach(() => {
-  gateway.assertNoUnexpected();
-});
+afterEach(() => stack.assertNoUnexpected());
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-  } finally {
-    await harness?.close();
-    await gateway?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() => stack?.close());
 
 describe('creating a broadcast', () => {
   it('rejects invalid jids with their positions, a list over 100,000 and a missing tenant; removes and counts duplicates', async () => {

@@ -15,20 +15,17 @@ import { start as startSchedulerRole } from '../src/roles/scheduler.js';
 import { adminAuth, recipients, type BroadcastProgress } from './support/broadcasts.js';
 import { CONSOLE_ARTIFACTS, DESKTOP_VIEWPORT, PHONE_VIEWPORT, launchChromium } from './support/browser.js';
 import { TEST_ADMIN_TOKEN } from './support/config.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway } from './support/fake-gateway.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { FakeGateway } from './support/fake-gateway.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 
-const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 /** Long enough for a broadcast to go through, short of vitest's own per-test timeout. */
 const SLOW = { timeout: 30_000 };
 /** For what the page shows within a poll or two (it polls every 2 s; expect.poll's default is 1 s). */
 const SOON = { timeout: 10_000 };
 
-let db: TestDatabase;
+let stack: TestStack;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 let stopScheduler: (() => Promise<void>) | undefined;
 let base: string;
@@ -95,16 +92,11 @@ async function hasHorizontalScroll(): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
+  stack = await startTestStack({
     // The retry test holds the gateway's answers for a few seconds: the sends must not time out meanwhile.
-    env: { GATEWAY_URL: gateway.url, GATEWAY_SECRET, GATEWAY_TIMEOUT_MS: '10000', WORKER_CONCURRENCY: '8,broadcasts=16' },
+    env: { GATEWAY_TIMEOUT_MS: '10000', WORKER_CONCURRENCY: '8,broadcasts=16' },
   });
+  ({ harness, gateway } = stack);
   await harness.startWorker();
   // The scheduler registers its schedules, so the console's Scheduler section has something to show.
   stopScheduler = await startSchedulerRole(harness.container, { serveHealth: false });
@@ -126,19 +118,13 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-  } finally {
-    await context?.close();
-    await browser?.close();
-    await stopScheduler?.();
-    await harness?.close();
-    await gateway?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() =>
+  stack?.close(
+    () => context?.close(),
+    () => browser?.close(),
+    () => stopScheduler?.(),
+  ),
+);
 
 describe('the operator console', () => {
   it('shows only the sign-in form without a session; the API and Bull Board refuse; a wrong token changes nothing', async () => {

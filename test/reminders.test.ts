@@ -14,19 +14,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSnapshot } from '../src/queue/job-queues.js';
 import { outboxIdempotencyKey, sendJobId } from '../src/queue/job-ids.js';
 import { TEST_ADMIN_TOKEN } from './support/config.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway, type RecordedSend } from './support/fake-gateway.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway, RecordedSend } from './support/fake-gateway.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStack } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-const GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 const MINUTE = 60_000;
 
+let stack: TestStack;
 let db: TestDatabase;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 let isWorkerRunning = false;
 
@@ -142,16 +141,8 @@ async function ensureWorker(): Promise<void> {
 }
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
+  stack = await startTestStack({
     env: {
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
       GATEWAY_TIMEOUT_MS: '5000',
       JOB_BACKOFF_MS: '50',
       REMINDER_MAX_LATENESS_MINUTES: '60',
@@ -159,25 +150,15 @@ beforeAll(async () => {
       SUMMARY_IDLE_MS: '600000',
     },
   });
+  ({ db, harness, gateway } = stack);
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: null, timezone: 'Asia/Jerusalem' });
   await harness.container.tenants.create({ id: 'beta', name: 'Beta', webhook_secret: null, system_prompt: null, timezone: 'Europe/Berlin' });
   await harness.container.tenants.create({ id: 'gamma', name: 'Gamma', webhook_secret: null, system_prompt: null });
 });
 
-afterEach(() => {
-  gateway.assertNoUnexpected();
-});
+afterEach(() => stack.assertNoUnexpected());
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-  } finally {
-    await harness?.close();
-    await gateway?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() => stack?.close());
 
 describe('reminders that fell due while no worker ran', () => {
   it('are sent once when a worker starts, unless older than REMINDER_MAX_LATENESS_MINUTES: those are missed', async () => {

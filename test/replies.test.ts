@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSnapshot, JobState } from '../src/queue/job-queues.js';
 import { messageJobId, outboxIdempotencyKey, replyJobId, sendJobId } from '../src/queue/job-ids.js';
 import type { QueueName } from '../src/queue/queue-names.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway, type RecordedSend } from './support/fake-gateway.js';
-import { FakeOpenAI, type ChatRequestBody, type RecordedRequest } from './support/fake-openai.js';
+import type { TestDatabase } from './support/database.js';
+import type { FakeGateway, RecordedSend } from './support/fake-gateway.js';
+import type { ChatRequestBody, FakeOpenAI, RecordedRequest } from './support/fake-openai.js';
 import { fixtureText, nowSeconds, textMessageBody } from './support/fixtures.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStackWithOpenAI } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
 const TENANT = 'acme';
@@ -25,9 +25,9 @@ const VOICE_NOTE_REPLY = 'We cannot listen to voice notes yet: please write to u
 /** A customer text containing this gets an empty answer from the fake AI. */
 const EMPTY_ANSWER_MARK = '[empty-answer-please]';
 
+let stack: TestStackWithOpenAI;
 let db: TestDatabase;
 let harness: Harness;
-let prefix: string;
 let gateway: FakeGateway;
 let openai: FakeOpenAI;
 
@@ -139,20 +139,10 @@ async function waitForDelivered(remoteJid: string): Promise<{ outbox: OutboxRow;
 }
 
 beforeAll(async () => {
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  openai = await FakeOpenAI.start();
-  openai.answerWith(aiAnswer);
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
+  stack = await startTestStack({
+    withOpenAI: true,
+    gatewaySecret: GATEWAY_SECRET,
     env: {
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: 'test-key',
       // The window counts from when the worker stored a message: wide enough that a burst stored
       // with some lag (a loaded 2-core CI machine) still lands in one window.
       REPLY_DEBOUNCE_MS: '1000',
@@ -164,6 +154,8 @@ beforeAll(async () => {
       SUMMARY_IDLE_MS: '600000',
     },
   });
+  ({ db, harness, gateway, openai } = stack);
+  openai.answerWith(aiAnswer);
   await harness.container.tenants.create({
     id: TENANT,
     name: 'Acme Bikes',
@@ -174,23 +166,9 @@ beforeAll(async () => {
   await harness.startWorker();
 });
 
-afterEach(() => {
-  gateway.assertNoUnexpected();
-  openai.assertNoUnexpected();
-});
+afterEach(() => stack.assertNoUnexpected());
 
-afterAll(async () => {
-  try {
-    gateway?.assertNoUnexpected();
-    openai?.assertNoUnexpected();
-  } finally {
-    await harness?.close();
-    await gateway?.close();
-    await openai?.close();
-    if (prefix) await deletePrefix(prefix);
-    await db?.drop();
-  }
-});
+afterAll(() => stack?.close());
 
 describe('one customer message, one reply', () => {
   it('is answered once with the AI text, to the exact remoteJid, through the outbox', async () => {

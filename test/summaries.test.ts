@@ -3,53 +3,34 @@
  * messages it had), and the summary is the AI's context for the next reply.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { FakeGateway } from './support/fake-gateway.js';
-import { FakeOpenAI, type ChatRequestBody } from './support/fake-openai.js';
+import type { TestDatabase } from './support/database.js';
+import type { ChatRequestBody, FakeOpenAI } from './support/fake-openai.js';
 import { nowSeconds, textMessageBody } from './support/fixtures.js';
-import { startHarness, type Harness } from './support/harness.js';
-import { SHARED_REDIS_URL, deletePrefix, uniquePrefix } from './support/redis.js';
+import type { Harness } from './support/harness.js';
+import { startTestStack, type TestStackWithOpenAI } from './support/stack.js';
 import { waitFor } from './support/wait.js';
 
-const GATEWAY_SECRET = 'summaries-gateway-secret';
+let stack: TestStackWithOpenAI;
 let db: TestDatabase;
 let harness: Harness;
-let gateway: FakeGateway;
 let openai: FakeOpenAI;
-let prefix: string;
 
 const isSummaryRequest = (body: ChatRequestBody) => body.messages[0]?.content.startsWith('Summarise') === true;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  prefix = uniquePrefix();
-  gateway = await FakeGateway.start({ secret: GATEWAY_SECRET });
-  openai = await FakeOpenAI.start();
-  openai.answerWith((body) => (isSummaryRequest(body) ? 'Dana wants to move her appointment to Tuesday.' : 'Sure, Tuesday works.'));
-  harness = await startHarness({
-    databaseUrl: db.url,
-    redisUrl: SHARED_REDIS_URL,
-    prefix,
-    env: {
-      GATEWAY_URL: gateway.url,
-      GATEWAY_SECRET,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: 'test-key',
-      REPLY_DEBOUNCE_MS: '100',
-      SUMMARY_IDLE_MS: '1500',
-    },
+  stack = await startTestStack({
+    withOpenAI: true,
+    gatewaySecret: 'summaries-gateway-secret',
+    env: { REPLY_DEBOUNCE_MS: '100', SUMMARY_IDLE_MS: '1500' },
   });
+  ({ db, harness, openai } = stack);
+  openai.answerWith((body) => (isSummaryRequest(body) ? 'Dana wants to move her appointment to Tuesday.' : 'Sure, Tuesday works.'));
   await harness.container.tenants.create({ id: 'acme', name: 'Acme', webhook_secret: null, system_prompt: 'You are Acme.' });
   await harness.startWorker();
 });
 
-afterAll(async () => {
-  await harness.close();
-  await gateway.close();
-  await openai.close();
-  await deletePrefix(prefix);
-  await db.drop();
-});
+// teardown(), not close(): this file makes no assertion about requests the fakes did not expect.
+afterAll(() => stack?.teardown());
 
 describe('summaries', () => {
   it('a quiet chat is summarised once, and the next reply gets the summary as context', async () => {
