@@ -9,6 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobSnapshot, JobState } from '../src/queue/job-queues.js';
 import { messageJobId, outboxIdempotencyKey, replyJobId, sendJobId } from '../src/queue/job-ids.js';
+import { normalizeMessage } from '../src/whatsapp/normalize-message.js';
 import type { QueueName } from '../src/queue/queue-names.js';
 import type { TestDatabase } from './support/database.js';
 import type { FakeGateway, RecordedSend } from './support/fake-gateway.js';
@@ -272,6 +273,34 @@ describe('effectively once', () => {
     expect([...userTurns].sort()).toEqual([...texts].sort());
     expect(sendsTo(jid)).toHaveLength(1);
     expect(await outboxTo(jid)).toHaveLength(1);
+  });
+});
+
+describe('a burst whose arming message never scheduled its reply job', () => {
+  it('is answered once the next message arrives: it re-schedules the armed job', async () => {
+    const jid = '972500000331@s.whatsapp.net';
+    // What a webhook job that stored its message and then died for good (before scheduling the reply
+    // job) leaves behind: the message pending and the conversation armed by it, with no job.
+    const raw = customerText({ id: 'ARMED-IN-1', remoteJid: jid, text: 'ARMED: anyone there?' }).payload.messages[0];
+    const normalized = normalizeMessage(raw);
+    if (!normalized) throw new Error('the fixture did not normalise');
+    const stored = await harness.container.messages.store(TENANT, normalized, { awaitsReply: true, receivedAt: new Date() });
+    expect(stored).toMatchObject({ isNew: true, replyState: 'pending', replyJobMessageId: stored.messageId });
+    expect(await job('default', replyJobId(TENANT, stored.messageId ?? ''))).toBeNull();
+
+    await postOk(customerText({ id: 'ARMED-IN-2', remoteJid: jid, text: 'ARMED: hello?' }));
+    const { outbox } = await waitForDelivered(jid);
+    const rows = await Promise.all(['ARMED-IN-1', 'ARMED-IN-2'].map((id) => waitForFinalReplyState(id)));
+    expect(rows.map((r) => [r.reply_state, r.outbox_id])).toEqual([
+      ['answered', outbox.id],
+      ['answered', outbox.id],
+    ]);
+    // The job that answered is the armed message's, created by the second message's run.
+    expect((await waitForJob('default', replyJobId(TENANT, stored.messageId ?? ''), 'completed')).returnValue).toMatchObject({
+      outcome: 'answered',
+      answered: 2,
+    });
+    expect(sendsTo(jid)).toHaveLength(1);
   });
 });
 
