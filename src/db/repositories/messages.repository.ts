@@ -121,11 +121,13 @@ async function callStoreFunction(
 }
 
 async function storeInTransaction(trx: Transaction<DB>, tenantId: string, m: NormalizedMessage, options: StoreOptions): Promise<StoreOutcome> {
-  // The function locks this message's identity first; the target's lock comes second, as everywhere.
-  const outcome = await callStoreFunction(trx, tenantId, m, options, { fastOnly: false });
-  if (!outcome) throw new Error('switchboard_store_message asked for the slow path twice');
+  // An action locks its target's identity before the function locks its own and then the conversation
+  // row: the target's own store takes the target's lock, then the same row, so the two queue up in one
+  // order and never deadlock.
   const target = isAction(m) ? m.target : null;
   if (target) await lockIdentity(trx, { tenantId, remoteJid: m.remoteJid, waMessageId: target.id, fromMe: target.fromMe });
+  const outcome = await callStoreFunction(trx, tenantId, m, options, { fastOnly: false });
+  if (!outcome) throw new Error('switchboard_store_message asked for the slow path twice');
   if (!outcome.isNew || !outcome.messageId) return outcome;
   const inserted = await trx.selectFrom('messages').selectAll().where('id', '=', outcome.messageId).executeTakeFirstOrThrow();
 
