@@ -47,6 +47,9 @@ describe('npm start with no configuration', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ status: 'ok', enqueued: 1, duplicates: 0, ignored: 0 });
       await proc.waitForLog('Message stored');
+      // The reply job runs on the embedded database too (the sample message is too old to answer).
+      await proc.waitForLog('Job finished', (l) => l['job'] === 'reply_generate');
+      expect(proc.hasLog('Job failed')).toBe(false);
       expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
     } finally {
       expect(await proc.kill('SIGTERM')).toBe(0);
@@ -57,8 +60,10 @@ describe('npm start with no configuration', () => {
     // The message is in the embedded database, which the stopped process released.
     const database = await openDatabase({ url: undefined, dataDir, poolSize: 1 });
     try {
-      const rows = await database.db.selectFrom('messages').select(['tenant_id', 'kind', 'text']).execute();
-      expect(rows).toEqual([{ tenant_id: 'demo', kind: 'text', text: 'Hi, is the appointment tomorrow still on?' }]);
+      const rows = await database.db.selectFrom('messages').select(['tenant_id', 'kind', 'text', 'reply_state', 'reply_note']).execute();
+      expect(rows).toEqual([
+        { tenant_id: 'demo', kind: 'text', text: 'Hi, is the appointment tomorrow still on?', reply_state: 'skipped', reply_note: 'too_old' },
+      ]);
     } finally {
       await database.close();
     }

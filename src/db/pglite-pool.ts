@@ -3,7 +3,7 @@
  * unset. PGlite is a single connection, so the "pool" hands out one client at a time: a transaction
  * holds it until it commits, and concurrent jobs queue behind it instead of interleaving statements.
  */
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 
 type Command = PostgresQueryResult<unknown>['command'];
@@ -15,7 +15,9 @@ export class PGlitePool implements PostgresPool {
   constructor(readonly pglite: PGlite) {}
 
   static async open(dataDir: string): Promise<PGlitePool> {
-    return new PGlitePool(await PGlite.create(dataDir));
+    // bigint (ids, counts) as a string, as the pg driver returns it: PGlite's default, a JS number,
+    // would reach the job payload schemas (which expect ids as strings) and fail every reply job.
+    return new PGlitePool(await PGlite.create(dataDir, { parsers: { [types.INT8]: (value: string) => value } }));
   }
 
   async connect(): Promise<PostgresPoolClient> {
