@@ -4,11 +4,13 @@
  * An inbound message that may be answered is stored `pending`; the first one of a burst *arms* the
  * conversation (`reply_job_message_id`) and schedules the one reply job of the burst. That job
  * *claims* the unanswered messages of its conversation under its own (deterministic) job id and
- * disarms it, in one transaction; a re-run of the same job finds its claims again. A later job takes over the claims of an earlier one that has not committed yet
- * (its AI call is slow, or waiting for a retry), so the customer gets one reply to the whole burst;
- * the earlier job then finds its claims gone when it tries to commit, and sends nothing. The reply
- * is committed as one outbox row, unique per (tenant, last inbound message), in the same transaction
- * that marks the claimed messages answered.
+ * disarms it, in one transaction; a re-run of the same job finds its claims again. A later job takes
+ * over the claims of an earlier one that has not committed yet (its AI call is slow, or waiting for
+ * a retry), so the customer gets one reply to the whole burst; the earlier job then finds its claims
+ * gone when it tries to commit, and sends nothing. The reply is committed as one outbox row, unique
+ * per (tenant, last inbound message), in the same transaction that marks the claimed messages
+ * answered. The claim and the commit are PL/pgSQL functions (migrations 0008, 0009): one round trip
+ * each.
  */
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
