@@ -148,3 +148,27 @@ describe('operator endpoints', () => {
     }
   });
 });
+
+describe('console sign-in', () => {
+  it('after 10 wrong tokens from one address, refuses it (even the right token) with 429 and Retry-After; other addresses still sign in', async () => {
+    const signIn = (token: string, remoteAddress: string) =>
+      harness.app.inject({
+        method: 'POST',
+        url: '/admin/login',
+        remoteAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token }).toString(),
+      });
+    for (let i = 0; i < 10; i += 1) expect((await signIn('not-the-token', '203.0.113.7')).statusCode).toBe(401);
+
+    const refused = await signIn(TEST_ADMIN_TOKEN, '203.0.113.7');
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    expect(refused.body).toContain('Too many wrong tokens');
+
+    const elsewhere = await signIn(TEST_ADMIN_TOKEN, '203.0.113.8');
+    expect(elsewhere.statusCode).toBe(303);
+    expect(String(elsewhere.headers['set-cookie'])).toContain('switchboard_console=');
+  });
+});

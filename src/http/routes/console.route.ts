@@ -13,6 +13,7 @@ import type { FastifyReply } from 'fastify';
 import type { UiFile } from '../admin-ui-files.js';
 import type { AdminSessions } from '../plugins/admin-session.js';
 import { createSecretMatcher } from '../plugins/webhook-auth.js';
+import { SignInThrottle } from '../sign-in-throttle.js';
 
 export interface ConsoleRouteOptions {
   adminToken: string | undefined;
@@ -45,6 +46,10 @@ const PAGE_HEADERS = {
 /** Where the sign-in page shows why the last attempt failed (a fixed text: nothing user-given). */
 const ERROR_MARKER = '<!-- sign-in-error -->';
 const WRONG_TOKEN = '<p class="notice notice-error" role="alert">That token is not right. Use the ADMIN_TOKEN this Switchboard was started with.</p>';
+const TOO_MANY = '<p class="notice notice-error" role="alert">Too many wrong tokens from your address. Try again in a few minutes.</p>';
+/** Wrong tokens one address may try per window before it must wait for the window's end. */
+const SIGN_IN_MAX_FAILURES = 10;
+const SIGN_IN_WINDOW_MS = 5 * 60_000;
 
 const LoginBody = Type.Object({ token: Type.String({ maxLength: 1024 }) }, { additionalProperties: false });
 const AssetParams = Type.Object({ file: Type.String({ pattern: '^[a-z0-9-]+\\.(js|css|svg)$' }) });
@@ -59,6 +64,8 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ConsoleRouteOptions> = asy
   const consolePage = page('index.html');
   const signInPage = page('sign-in.html');
   const signInPageWithError = signInPage.replace(ERROR_MARKER, WRONG_TOKEN);
+  const signInPageThrottled = signInPage.replace(ERROR_MARKER, TOO_MANY);
+  const throttle = new SignInThrottle({ maxFailures: SIGN_IN_MAX_FAILURES, windowMs: SIGN_IN_WINDOW_MS });
 
   // The sign-in form posts as a browser form does; only this plugin's routes accept that type.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
@@ -78,10 +85,17 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<ConsoleRouteOptions> = asy
   });
 
   app.post('/admin/login', { schema: { body: LoginBody } }, async (request, reply) => {
+    const waitMs = throttle.retryAfterMs(request.ip);
+    if (waitMs > 0) {
+      request.log.warn({ ip: request.ip }, 'Console sign-in refused: too many wrong tokens');
+      return sendPage(reply.header('retry-after', String(Math.ceil(waitMs / 1000))), signInPageThrottled, 429);
+    }
     if (!isAdminToken(request.body.token.trim())) {
+      throttle.recordFailure(request.ip);
       request.log.warn({ ip: request.ip }, 'Console sign-in refused: wrong token');
       return sendPage(reply, signInPageWithError, 401);
     }
+    throttle.recordSuccess(request.ip);
     request.log.info({ ip: request.ip }, 'Console sign-in');
     // 303: the browser follows with a GET, so reloading the console never re-posts the token.
     return reply.header('set-cookie', sessions.signInCookie(sessions.issue(), request)).redirect('/admin', 303);
