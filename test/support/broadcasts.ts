@@ -1,27 +1,12 @@
 /** Shared helpers of the broadcast tests: recipients, progress views and an SSE reader over real HTTP. */
 import { request } from 'node:http';
+import type { BroadcastView } from '../../src/http/schemas/broadcast.schema.js';
 import { TEST_ADMIN_TOKEN } from './config.js';
 
 export const adminAuth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
-export interface BroadcastProgress {
-  id: string;
-  name: string;
-  state: string;
-  total: number;
-  duplicatesRemoved: number;
-  ratePerMinute: number | null;
-  sent: number;
-  failed: number;
-  skipped: number;
-  pending: number;
-  delivered: number;
-  read: number;
-  progress: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** What the API answers for a broadcast: the route's own response schema. */
+export type BroadcastProgress = BroadcastView;
 
 /** `count` distinct person jids in a numbering range of their own (`series` 1..99). */
 export function recipients(series: number, count: number): string[] {
