@@ -1,19 +1,17 @@
 /**
  * The producer side of the job queues: the one way to enqueue (DESIGN.md rule 3).
  *
- * `enqueueBatch` writes a whole webhook batch in one Redis MULTI/EXEC transaction. For each job it
- * queues `EXISTS <job key>` right before BullMQ's own add script, so the answer tells, exactly and
- * atomically, which jobs were new and which were already there (BullMQ's add returns the same id in
- * both cases). The transaction also starts with a `SET` of a "last enqueue" timestamp: `SET` is a
- * deny-OOM command, so when Redis is out of memory it rejects the whole EXEC instead of running some
- * adds and failing others: a batch is enqueued all or nothing.
+ * `enqueueBatch` adds a whole webhook batch atomically and tells, per job, whether it was new or
+ * already there (the job id is the dedupe marker). The work is one Lua script call
+ * (`enqueue-script.ts`) for every batch that arrived in the same turn of the event loop.
  */
-import { Job, Queue, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { JOB_CATALOG, type JobName, type JobPayloads } from './job-catalog.js';
 import { QUEUE_NAMES, type QueueName } from './queue-names.js';
 import { snapshotOf, type JobSnapshot, type JobState, type QueueOverview } from './job-snapshot.js';
+import { ENQUEUE_SCRIPT, ENQUEUE_SCRIPT_SHA, enqueueScriptArguments, type ScriptJob } from './enqueue-script.js';
 import { createProducerConnection } from './redis-connections.js';
 
 export type { JobSnapshot, JobState, QueueOverview } from './job-snapshot.js';
@@ -55,8 +53,8 @@ export class EnqueueError extends Error {
   }
 }
 
-/** Bounds one transaction: a burst of huge batches is split over several EXECs. */
-const MAX_JOBS_PER_TRANSACTION = 1000;
+/** Bounds one script call (Redis serves nothing else while it runs): huge bursts take several. */
+const MAX_JOBS_PER_CALL = 1000;
 
 interface PendingBatch {
   items: ReadonlyArray<EnqueueItem>;
@@ -70,6 +68,8 @@ export class JobQueues {
   private isFlushScheduled = false;
   private readonly queues: Map<QueueName, Queue>;
   private readonly lastEnqueueKey: string;
+  /** Per job name: its default options as JSON, without the opening brace and the id. */
+  private readonly defaultOptionsJson = new Map<JobName, string>();
 
   constructor(private readonly options: JobQueuesOptions) {
     this.connection = createProducerConnection(options.redisUrl, options.commandTimeoutMs, options.log);
@@ -116,9 +116,12 @@ export class JobQueues {
   }
 
   jobOptions(name: JobName, jobId: string, delayMs?: number, keepCompletedSeconds?: number): JobsOptions {
+    return { jobId, ...this.optionsWithoutId(name, delayMs, keepCompletedSeconds) };
+  }
+
+  private optionsWithoutId(name: JobName, delayMs?: number, keepCompletedSeconds?: number): Omit<JobsOptions, 'jobId'> {
     const spec = JOB_CATALOG[name];
     return {
-      jobId,
       ...(delayMs ? { delay: delayMs } : {}),
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs, jitter: 0.5 },
@@ -138,10 +141,10 @@ export class JobQueues {
   /**
    * Adds every job of the batch or none; tells which ones already existed.
    *
-   * Batches arriving in the same turn of the event loop (concurrent webhooks) share one MULTI/EXEC:
-   * one transaction, one write and one round trip for all of them, instead of one each. Each batch
-   * still gets its own answer: a command error fails only the batch it belongs to, and an EXEC that
-   * Redis refuses (out of memory) fails them all, having written nothing.
+   * Batches arriving in the same turn of the event loop (concurrent webhooks) share one script call:
+   * one command and one round trip for all of them, instead of one each. Each batch still gets its
+   * own answer. A failed call fails them all: out of memory, Redis wrote nothing; after a timeout it
+   * may have, and the gateway's retry of the 503 is a duplicate that the job id absorbs.
    */
   async enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
     if (items.length === 0) return [];
@@ -161,7 +164,7 @@ export class JobQueues {
     this.isFlushScheduled = false;
     const batches: PendingBatch[] = [];
     let jobs = 0;
-    while (this.pending.length > 0 && jobs < MAX_JOBS_PER_TRANSACTION) {
+    while (this.pending.length > 0 && jobs < MAX_JOBS_PER_CALL) {
       const next = this.pending.shift();
       if (!next) break;
       batches.push(next);
@@ -172,42 +175,58 @@ export class JobQueues {
       setImmediate(() => void this.flush());
     }
     try {
-      const client = await this.queue('default').client;
-      const multi = client.multi();
-      multi.runCommand('set', [this.lastEnqueueKey, String(Date.now())]);
-      const adds: Array<Promise<unknown>> = [];
-      for (const batch of batches) {
-        for (const item of batch.items) {
-          const queue = this.queue(JOB_CATALOG[item.name].queue);
-          multi.runCommand('exists', [queue.toKey(item.jobId)]);
-          const options = this.jobOptions(item.name, item.jobId, item.delayMs, item.keepCompletedSeconds);
-          const job = new Job(queue, item.name, item.payload, options, item.jobId);
-          // addJob only queues the script call on the transaction; exec() carries the result.
-          adds.push(job.addJob(multi));
-        }
-      }
-      await Promise.all(adds);
-      let replies: Array<[Error | null, unknown]> | null;
+      const jobs: ScriptJob[] = [];
+      for (const batch of batches) for (const item of batch.items) jobs.push(this.scriptJob(item));
+      let flags: number[];
       try {
-        replies = await multi.exec();
+        flags = await this.runEnqueueScript(enqueueScriptArguments(Date.now(), jobs));
       } catch (error) {
         throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
       }
-      if (!replies) throw new EnqueueError('Redis aborted the batch transaction');
-      let offset = 1;
+      let offset = 0;
       for (const batch of batches) {
-        const own = replies.slice(offset, offset + batch.items.length * 2);
-        offset += batch.items.length * 2;
-        const failure = own.find(([error]) => error !== null);
-        if (failure) {
-          batch.reject(new EnqueueError(`Redis rejected the batch: ${failure[0]?.message ?? 'unknown error'}`));
-          continue;
-        }
-        batch.resolve(batch.items.map((item, index) => ({ jobId: item.jobId, isDuplicate: Number(own[index * 2]?.[1]) === 1 })));
+        batch.resolve(batch.items.map((item, index) => ({ jobId: item.jobId, isDuplicate: flags[offset + index] === 1 })));
+        offset += batch.items.length;
       }
     } catch (error) {
       const reason = error instanceof EnqueueError ? error : new EnqueueError(`Enqueue failed: ${(error as Error).message}`, { cause: error });
       for (const batch of batches) batch.reject(reason);
+    }
+  }
+
+  private scriptJob(item: EnqueueItem): ScriptJob {
+    const queue = JOB_CATALOG[item.name].queue;
+    return {
+      queueKeyBase: `${this.options.prefix}:${queue}:`,
+      jobId: item.jobId,
+      name: item.name,
+      data: JSON.stringify(item.payload),
+      options: this.optionsJson(item),
+      delayMs: item.delayMs ?? 0,
+    };
+  }
+
+  /**
+   * The job's options as `queue.add` stores them. Most jobs use their catalogue defaults, whose text
+   * is built once per job name; only the id is spliced in.
+   */
+  private optionsJson(item: EnqueueItem): string {
+    const isDefault = !item.delayMs && !item.keepCompletedSeconds;
+    let rest = isDefault ? this.defaultOptionsJson.get(item.name) : undefined;
+    if (rest === undefined) {
+      rest = JSON.stringify(this.optionsWithoutId(item.name, item.delayMs, item.keepCompletedSeconds)).slice(1);
+      if (isDefault) this.defaultOptionsJson.set(item.name, rest);
+    }
+    return `{"jobId":${JSON.stringify(item.jobId)},${rest}`;
+  }
+
+  /** EVALSHA, loading the script on first use and again after a Redis restart forgot it. */
+  private async runEnqueueScript(args: string[]): Promise<number[]> {
+    try {
+      return (await this.connection.evalsha(ENQUEUE_SCRIPT_SHA, 1, this.lastEnqueueKey, ...args)) as number[];
+    } catch (error) {
+      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
+      return (await this.connection.eval(ENQUEUE_SCRIPT, 1, this.lastEnqueueKey, ...args)) as number[];
     }
   }
 
