@@ -9,14 +9,13 @@ import type { Config } from '../../config.js';
 import { AppError, badRequest, queueUnavailable, unauthorized, unknownTenant } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Metrics } from '../../lib/metrics.js';
-import { withTimeout } from '../../lib/shutdown.js';
 import type { EnqueueResult, JobQueues } from '../../queue/job-queues.js';
 import { buildWebhookBatch, EnvelopeError, parseEnvelope, type WebhookBatch } from '../../whatsapp/webhook-envelope.js';
 import { createSecretMatcher, isValidSignature } from '../plugins/webhook-auth.js';
 import type { TenantCache } from '../tenant-cache.js';
 
 export interface WebhookDeps {
-  config: Pick<Config, 'INTERNAL_SECRET' | 'WEBHOOK_BODY_LIMIT' | 'ENQUEUE_TIMEOUT_MS'>;
+  config: Pick<Config, 'INTERNAL_SECRET' | 'WEBHOOK_BODY_LIMIT'>;
   queues: JobQueues;
   tenantCache: TenantCache;
   metrics: Metrics;
@@ -121,7 +120,9 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const started = performance.now();
     let results: EnqueueResult[];
     try {
-      results = await withTimeout(queues.enqueueBatch(batch.items), config.ENQUEUE_TIMEOUT_MS, () => queueUnavailable());
+      // Bounded by the producer connection's command timeout (ENQUEUE_TIMEOUT_MS): one timer per
+      // script call, shared by the batches of one event-loop turn, rather than one per request.
+      results = await queues.enqueueBatch(batch.items);
     } catch (error) {
       warnEnqueueFailed(batch.tenantId, error);
       throw error instanceof AppError ? error : queueUnavailable();
