@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { PreparedStatementPool } from './prepared-statement-pool.js';
 import type { DB } from './schema.js';
 
 export type Database = Kysely<DB>;
@@ -42,7 +43,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     // is lent out: unhandled, it would crash the process. The in-flight query is rejected anyway (the job
     // retries) and the pool discards the broken client on release, so the event needs no handling here.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new PreparedStatementPool(pool) }) });
     return { db, isEmbedded: false, ping: () => ping(db), close: () => db.destroy() };
   }
   const dir = join(options.dataDir, 'pglite');
