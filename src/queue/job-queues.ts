@@ -2,8 +2,9 @@
  * The producer side of the job queues: the one way to enqueue (DESIGN.md rule 3).
  *
  * `enqueueBatch` adds a whole webhook batch atomically and tells, per job, whether it was new or
- * already there (the job id is the dedupe marker). The work is one Lua script call
- * (`enqueue-script.ts`) for every batch that arrived in the same turn of the event loop.
+ * already there (the job id is the dedupe marker): `EnqueueBatcher` sends every batch of one turn of
+ * the event loop as one call of the enqueue script. The rest is what operators ask of the queues
+ * (counts, failed jobs, retries, retention clean-up) through BullMQ's own API.
  */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,10 +12,11 @@ import type { Logger } from '../lib/logger.js';
 import { JOB_CATALOG, type JobName, type JobPayloads } from './job-catalog.js';
 import { QUEUE_NAMES, type QueueName } from './queue-names.js';
 import { snapshotOf, type JobSnapshot, type JobState, type QueueOverview } from './job-snapshot.js';
-import { ENQUEUE_SCRIPT, ENQUEUE_SCRIPT_SHA, enqueueScriptArguments, type ScriptJob } from './enqueue-script.js';
+import { EnqueueBatcher, EnqueueError, type EnqueueItem, type EnqueueResult } from './enqueue-batcher.js';
 import { createProducerConnection } from './redis-connections.js';
 
 export type { JobSnapshot, JobState, QueueOverview } from './job-snapshot.js';
+export { EnqueueError, type EnqueueItem, type EnqueueResult } from './enqueue-batcher.js';
 
 export interface JobQueuesOptions {
   redisUrl: string;
@@ -26,54 +28,22 @@ export interface JobQueuesOptions {
   log: Logger;
 }
 
-export interface EnqueueItem<N extends JobName = JobName> {
-  name: N;
-  payload: JobPayloads[N];
-  jobId: string;
-  /** Run no earlier than this many milliseconds from now (debounces, idle timers). */
-  delayMs?: number;
-  /** Keep the completed job (its id, the dedupe marker) this long instead of the catalogue's default. */
-  keepCompletedSeconds?: number;
-}
-
-export interface EnqueueResult {
-  jobId: string;
-  isDuplicate: boolean;
-}
-
 export interface QueueHealth {
   isReady: boolean;
   reason?: string;
 }
 
-export class EnqueueError extends Error {
-  constructor(message: string, options?: { cause: unknown }) {
-    super(message, options);
-    this.name = 'EnqueueError';
-  }
-}
-
-/** Bounds one script call (Redis serves nothing else while it runs): huge bursts take several. */
-const MAX_JOBS_PER_CALL = 1000;
-
-interface PendingBatch {
-  items: ReadonlyArray<EnqueueItem>;
-  resolve: (results: EnqueueResult[]) => void;
-  reject: (error: unknown) => void;
-}
-
 export class JobQueues {
   readonly connection: Redis;
-  private readonly pending: PendingBatch[] = [];
-  private isFlushScheduled = false;
   private readonly queues: Map<QueueName, Queue>;
-  private readonly lastEnqueueKey: string;
-  /** Per job name: its default options as JSON, without the opening brace and the id. */
-  private readonly defaultOptionsJson = new Map<JobName, string>();
+  private readonly batcher: EnqueueBatcher;
 
   constructor(private readonly options: JobQueuesOptions) {
     this.connection = createProducerConnection(options.redisUrl, options.commandTimeoutMs, options.log);
-    this.lastEnqueueKey = `${options.prefix}:switchboard:last-enqueue-at`;
+    this.batcher = new EnqueueBatcher(this.connection, {
+      prefix: options.prefix,
+      optionsWithoutId: (name, delayMs, keepCompletedSeconds) => this.optionsWithoutId(name, delayMs, keepCompletedSeconds),
+    });
     this.queues = new Map(
       QUEUE_NAMES.map((name) => {
         // skipVersionCheck: otherwise BullMQ's one-time initialisation sends INFO on this connection,
@@ -139,95 +109,13 @@ export class JobQueues {
   }
 
   /**
-   * Adds every job of the batch or none; tells which ones already existed.
-   *
-   * Batches arriving in the same turn of the event loop (concurrent webhooks) share one script call:
-   * one command and one round trip for all of them, instead of one each. Each batch still gets its
-   * own answer. A failed call fails them all: out of memory, Redis wrote nothing; after a timeout it
-   * may have, and the gateway's retry of the 503 is a duplicate that the job id absorbs.
+   * Adds every job of the batch or none; tells which ones already existed. Batches handed over in
+   * the same turn of the event loop share one Redis call (`EnqueueBatcher`). A failed call fails them
+   * all: out of memory, Redis wrote nothing; after a timeout it may have, and the gateway's retry of
+   * the 503 is a duplicate that the job id absorbs.
    */
-  async enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
-    if (items.length === 0) return [];
-    // Not connected (Redis down, or down since start): fail now rather than wait for the timeout,
-    // and leave no enqueue pending to run later when Redis returns.
-    if (this.connection.status !== 'ready') throw new EnqueueError(`Redis is not connected (${this.connection.status})`);
-    return new Promise<EnqueueResult[]>((resolve, reject) => {
-      this.pending.push({ items, resolve, reject });
-      if (!this.isFlushScheduled) {
-        this.isFlushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.isFlushScheduled = false;
-    const batches: PendingBatch[] = [];
-    let jobs = 0;
-    while (this.pending.length > 0 && jobs < MAX_JOBS_PER_CALL) {
-      const next = this.pending.shift();
-      if (!next) break;
-      batches.push(next);
-      jobs += next.items.length;
-    }
-    if (this.pending.length > 0) {
-      this.isFlushScheduled = true;
-      setImmediate(() => void this.flush());
-    }
-    try {
-      const jobs: ScriptJob[] = [];
-      for (const batch of batches) for (const item of batch.items) jobs.push(this.scriptJob(item));
-      let flags: number[];
-      try {
-        flags = await this.runEnqueueScript(enqueueScriptArguments(Date.now(), jobs));
-      } catch (error) {
-        throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
-      }
-      let offset = 0;
-      for (const batch of batches) {
-        batch.resolve(batch.items.map((item, index) => ({ jobId: item.jobId, isDuplicate: flags[offset + index] === 1 })));
-        offset += batch.items.length;
-      }
-    } catch (error) {
-      const reason = error instanceof EnqueueError ? error : new EnqueueError(`Enqueue failed: ${(error as Error).message}`, { cause: error });
-      for (const batch of batches) batch.reject(reason);
-    }
-  }
-
-  private scriptJob(item: EnqueueItem): ScriptJob {
-    const queue = JOB_CATALOG[item.name].queue;
-    return {
-      queueKeyBase: `${this.options.prefix}:${queue}:`,
-      jobId: item.jobId,
-      name: item.name,
-      data: JSON.stringify(item.payload),
-      options: this.optionsJson(item),
-      delayMs: item.delayMs ?? 0,
-    };
-  }
-
-  /**
-   * The job's options as `queue.add` stores them. Most jobs use their catalogue defaults, whose text
-   * is built once per job name; only the id is spliced in.
-   */
-  private optionsJson(item: EnqueueItem): string {
-    const isDefault = !item.delayMs && !item.keepCompletedSeconds;
-    let rest = isDefault ? this.defaultOptionsJson.get(item.name) : undefined;
-    if (rest === undefined) {
-      rest = JSON.stringify(this.optionsWithoutId(item.name, item.delayMs, item.keepCompletedSeconds)).slice(1);
-      if (isDefault) this.defaultOptionsJson.set(item.name, rest);
-    }
-    return `{"jobId":${JSON.stringify(item.jobId)},${rest}`;
-  }
-
-  /** EVALSHA, loading the script on first use and again after a Redis restart forgot it. */
-  private async runEnqueueScript(args: string[]): Promise<number[]> {
-    try {
-      return (await this.connection.evalsha(ENQUEUE_SCRIPT_SHA, 1, this.lastEnqueueKey, ...args)) as number[];
-    } catch (error) {
-      if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-      return (await this.connection.eval(ENQUEUE_SCRIPT, 1, this.lastEnqueueKey, ...args)) as number[];
-    }
+  enqueueBatch(items: ReadonlyArray<EnqueueItem>): Promise<EnqueueResult[]> {
+    return this.batcher.enqueueBatch(items);
   }
 
   /** Ready = Redis answers and will never evict job data (`maxmemory-policy noeviction`). */
