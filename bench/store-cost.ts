@@ -107,7 +107,7 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     rows.push(
-      await measure('repository.store, one per transaction (today)', messages, poolPid, async () => {
+      await measure('repository.store (Kysely, as the worker does), one per transaction', messages, poolPid, async () => {
         for (let i = 0; i < messages; i++) await repository.store(TENANT_ID, nextMessage(), { awaitsReply: true });
       }),
     );
