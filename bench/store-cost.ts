@@ -20,6 +20,7 @@ import { openDatabase } from '../src/db/database.js';
 import { createMessagesRepository } from '../src/db/repositories/messages.repository.js';
 import { identityLockKey } from '../src/db/repositories/message-identity.js';
 import type { NormalizedMessage } from '../src/whatsapp/message.types.js';
+import { normalizedTextMessage } from '../test/support/fixtures.js';
 import { RESULTS_DIR, createBenchDatabase, dropBenchDatabase, gitState, intEnv, randomHex, round, say } from './support.js';
 
 const TENANT_ID = 'bench';
@@ -32,27 +33,7 @@ const STORE_SQL = `select * from switchboard_store_message($1, $2, $3, $4, $5, $
 let sequence = 0;
 function nextMessage(): NormalizedMessage {
   const n = sequence++;
-  const jid = `${4915100000000 + (n % 300)}@s.whatsapp.net`;
-  return {
-    waMessageId: `3EB0STORE${n.toString(16).padStart(8, '0')}`,
-    remoteJid: jid,
-    fromMe: false,
-    chatType: 'direct',
-    participant: null,
-    senderJid: jid,
-    senderPhone: jid.split('@')[0] ?? null,
-    pushName: 'Pat',
-    kind: 'text',
-    text: 'Hello, do you deliver on Sundays?',
-    media: null,
-    location: null,
-    contacts: null,
-    target: null,
-    quotedMessageId: null,
-    contentType: 'conversation',
-    sentAt: new Date(),
-    status: null,
-  };
+  return { ...normalizedTextMessage(`3EB0STORE${n.toString(16).padStart(8, '0')}`, `${4915100000000 + (n % 300)}@s.whatsapp.net`), sentAt: new Date() };
 }
 
 function statementValues(m: NormalizedMessage): unknown[] {

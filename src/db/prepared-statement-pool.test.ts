@@ -5,33 +5,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { normalizedTextMessage } from '../../test/support/fixtures.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { createMessagesRepository } from './repositories/messages.repository.js';
-import type { NormalizedMessage } from '../whatsapp/message.types.js';
 
 let database: TestDatabase;
 let handle: DatabaseHandle;
 
-const message = (waMessageId: string): NormalizedMessage => ({
-  waMessageId,
-  remoteJid: '4915100000001@s.whatsapp.net',
-  fromMe: false,
-  chatType: 'direct',
-  participant: null,
-  senderJid: '4915100000001@s.whatsapp.net',
-  senderPhone: '4915100000001',
-  pushName: 'Pat',
-  kind: 'text',
-  text: 'Hello',
-  media: null,
-  location: null,
-  contacts: null,
-  target: null,
-  quotedMessageId: null,
-  contentType: 'conversation',
-  sentAt: new Date('2026-11-30T10:00:00Z'),
-  status: null,
-});
+const message = (waMessageId: string) => normalizedTextMessage(waMessageId);
 
 /** The prepared statements of the handle's one pooled connection. */
 async function preparedStatements(): Promise<Array<{ name: string; statement: string }>> {

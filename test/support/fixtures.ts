@@ -1,5 +1,6 @@
 /** The shared Baileys webhook bodies, read from `<repo>/../shared/fixtures/baileys`. */
 import { readFileSync } from 'node:fs';
+import type { NormalizedMessage } from '../../src/whatsapp/message.types.js';
 
 export const FIXTURE_FILES = [
   'upsert-text.json',
@@ -62,4 +63,28 @@ export function textMessageBody(options: {
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/** A plain inbound text message from a 1:1 chat, as `normalizeMessage` returns it. */
+export function normalizedTextMessage(waMessageId: string, remoteJid = '4915100000001@s.whatsapp.net'): NormalizedMessage {
+  return {
+    waMessageId,
+    remoteJid,
+    fromMe: false,
+    chatType: 'direct',
+    participant: null,
+    senderJid: remoteJid,
+    senderPhone: remoteJid.split('@')[0] ?? null,
+    pushName: 'Pat',
+    kind: 'text',
+    text: 'Hello, do you deliver on Sundays?',
+    media: null,
+    location: null,
+    contacts: null,
+    target: null,
+    quotedMessageId: null,
+    contentType: 'conversation',
+    sentAt: new Date('2026-11-30T10:00:00Z'),
+    status: null,
+  };
 }
