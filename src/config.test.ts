@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ QUEUE_PREFIX: 'switchboard' })).toThrow(/QUEUE_PREFIX/);
   });
 
+  it('reads TRUST_PROXY as off, every hop, a hop count or a list of proxies, and rejects anything else', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback,2001:db8::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', 'loopback', '2001:db8::1']);
+    expect(() => loadConfig({ TRUST_PROXY: 'nginx' })).toThrow(/TRUST_PROXY: "nginx" is not true, false, a hop count/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TRUST_PROXY: .*10\.0\.0\.0\/33/);
+  });
+
   it('GATEWAY_SECRET defaults to INTERNAL_SECRET', () => {
     expect(loadConfig({ INTERNAL_SECRET: 's3cret' }).GATEWAY_SECRET).toBe('s3cret');
     expect(loadConfig({ INTERNAL_SECRET: 's3cret', GATEWAY_SECRET: 'other' }).GATEWAY_SECRET).toBe('other');

@@ -4,6 +4,7 @@
  * all in one go. It is a pure function of `env`, which lets tests build configs without touching
  * `process.env`.
  */
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isValidCron } from './lib/cron.js';
@@ -52,6 +53,9 @@ const EnvSchema = Type.Object({
   SUMMARY_IDLE_MS: Int(0, 5 * 60_000, 'A chat quiet this long gets its summary refreshed'),
   ADMIN_TOKEN: Str('Bearer token for /api and /admin; generated under DATA_DIR for role all'),
   ADMIN_SESSION_HOURS: Int(1, 12, 'How long an operator console sign-in lasts before the token is asked for again'),
+  TRUST_PROXY: Str(
+    'Behind a reverse proxy: "true" (trust every hop), a hop count, or a comma list of proxy addresses/CIDRs; then X-Forwarded-For/-Proto give the client address and https',
+  ),
   WORKER_QUEUES: Type.String({ default: QUEUE_NAMES.join(','), description: 'Comma list of queues this worker consumes' }),
   WORKER_CONCURRENCY: Type.String({
     default: '8',
@@ -91,7 +95,9 @@ type Env = Static<typeof EnvSchema>;
 
 export const DEFAULT_QUEUE_PREFIX = '{switchboard}';
 
-export interface Config extends Omit<Env, 'WORKER_QUEUES' | 'WORKER_CONCURRENCY' | 'QUEUE_PREFIX'> {
+export interface Config extends Omit<Env, 'WORKER_QUEUES' | 'WORKER_CONCURRENCY' | 'QUEUE_PREFIX' | 'TRUST_PROXY'> {
+  /** Fastify's `trustProxy`: false (the default), true, a hop count, or proxy addresses and CIDRs. */
+  TRUST_PROXY: boolean | number | string[];
   QUEUE_PREFIX: string;
   /** True when QUEUE_PREFIX was not given (role `all` then ties the queues to its embedded database). */
   isQueuePrefixDefault: boolean;
@@ -132,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   checkSchedules(parsed, problems);
   const queues = parseQueueList(parsed.WORKER_QUEUES, problems);
   const concurrency = parseConcurrency(parsed.WORKER_CONCURRENCY, problems);
+  const trustProxy = parseTrustProxy(parsed.TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -141,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     GATEWAY_SECRET: parsed.GATEWAY_SECRET ?? parsed.INTERNAL_SECRET,
     WORKER_QUEUES: queues,
     WORKER_CONCURRENCY: concurrency,
+    TRUST_PROXY: trustProxy,
   };
 }
 
@@ -175,6 +183,27 @@ function checkSchedules(env: Env, problems: string[]): void {
     const problem = pattern === undefined ? undefined : isValidCron(pattern, env.SCHEDULER_TZ);
     if (problem) problems.push(`${name}: "${pattern}" is not a cron pattern (${problem})`);
   }
+}
+
+/** proxy-addr's named ranges, accepted in TRUST_PROXY's list like addresses. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const invalid = entries.filter((entry) => {
+    if (PROXY_RANGES.has(entry)) return false;
+    const [address = '', prefix] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0) return true;
+    return prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  if (invalid.length > 0 || entries.length === 0) {
+    problems.push(`TRUST_PROXY: "${raw}" is not true, false, a hop count, or a comma list of addresses/CIDRs (${invalid.join(', ') || 'empty'})`);
+  }
+  return entries;
 }
 
 function isQueueName(name: string): name is QueueName {

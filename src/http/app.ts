@@ -56,6 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Behind a reverse proxy (TRUST_PROXY), request.ip and request.protocol come from its
+    // X-Forwarded-* headers: the sign-in throttle then counts the client, not the proxy, and the
+    // console's cookie is marked Secure when the browser spoke HTTPS to the proxy.
+    trustProxy: toFastifyTrustProxy(deps.config.TRUST_PROXY),
     // Reject unknown fields instead of silently dropping them: a typo in an admin call is an error.
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -86,4 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await admin.register(jobsRoutes, { queues: deps.queues, rearm: createFailedJobRearm({ broadcasts: deps.broadcasts, outbox: deps.outbox }) });
   });
   return app;
+}
+
+/** A hop count trusts that many proxies nearest to us (Fastify's typings take it only as a function). */
+function toFastifyTrustProxy(setting: AppDeps['config']['TRUST_PROXY']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  return (_address, hop) => hop < setting;
 }
