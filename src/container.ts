@@ -83,7 +83,8 @@ export async function createContainer(config: Config, log: Logger, options: { co
     queues,
     metrics: createMetrics({ collectDefaults: options.collectDefaultMetrics ?? true }),
     tenants: createTenantsRepository(database.db),
-    messages: createMessagesRepository(database.db),
+    // The embedded database (one connection, for trying Switchboard out) stores one message at a time.
+    messages: createMessagesRepository(database.db, { batchStores: !database.isEmbedded }),
     receipts: createReceiptsRepository(database.db),
     conversations: createConversationsRepository(database.db),
     replies: createRepliesRepository(database.db),
