@@ -5,11 +5,13 @@
  *   npm run bench:store
  *
  * Arrange: a fresh migrated database with tenant `bench`. Act: BENCH_MESSAGES (default 3,000) text
- * messages from 300 chats, stored one after another in four ways:
- *   1. the messages repository's `store`, exactly as a `webhook_process` job does today (Kysely, one
- *      unnamed statement, its own transaction);
+ * messages from 300 chats, stored in six ways:
+ *   1. the messages repository's `store`, one message at a time (Kysely, one statement, its own
+ *      transaction): what a lone `webhook_process` job does;
  *   2. the same function call through `pg` as a named (prepared) statement, one transaction each;
- *   3. and 4. the prepared call, 10 and 50 messages per transaction.
+ *   3. and 4. the prepared call, 10 and 50 messages per transaction (one statement each);
+ *   5. and 6. the repository with batching, 10 and 50 stores at once: what concurrent jobs do (one
+ *      statement and one transaction per batch).
  * Report PostgreSQL's CPU (its backend's utime + stime from /proc) and this process's CPU per message.
  * Assert: every variant stored every message (rows counted). The database is dropped in `finally`.
  */
@@ -77,8 +79,8 @@ async function main(): Promise<void> {
   const client = new pg.Client(url);
   try {
     await client.connect();
-    const repository = createMessagesRepository(handle.db);
     // Warm both connections (plans, caches) outside the measurement; the pool connects on first use.
+    const repository = createMessagesRepository(handle.db, { batchStores: false });
     for (let i = 0; i < 200; i++) await repository.store(TENANT_ID, nextMessage(), { awaitsReply: true });
     for (let i = 0; i < 200; i++) await client.query({ name: 'store', text: STORE_SQL, values: statementValues(nextMessage()) });
     const ownPid = Number((await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid);
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     rows.push(
-      await measure('repository.store (Kysely, as the worker does), one per transaction', messages, poolPid, async () => {
+      await measure('repository.store, one at a time (own statement and transaction)', messages, poolPid, async () => {
         for (let i = 0; i < messages; i++) await repository.store(TENANT_ID, nextMessage(), { awaitsReply: true });
       }),
     );
@@ -108,10 +110,21 @@ async function main(): Promise<void> {
         }),
       );
     }
+    // What the worker does now: concurrent stores share one statement (MessageStoreBatcher).
+    const batched = createMessagesRepository(handle.db, { batchStores: true });
+    for (const concurrent of [10, 50]) {
+      rows.push(
+        await measure(`repository.store with batching, ${concurrent} at once (one statement)`, messages, poolPid, async () => {
+          for (let i = 0; i < messages; i += concurrent) {
+            await Promise.all(Array.from({ length: concurrent }, () => batched.store(TENANT_ID, nextMessage(), { awaitsReply: true })));
+          }
+        }),
+      );
+    }
     const stored = Number((await client.query<{ n: string }>('select count(*) as n from messages')).rows[0]?.n);
     if (stored !== sequence) throw new Error(`FAIL: ${stored} messages stored, ${sequence} sent`);
     console.table(rows);
-    say(`${messages} messages per variant, 300 chats, one at a time; every message stored (${stored} rows)`);
+    say(`${messages} messages per variant, 300 chats; every message stored (${stored} rows)`);
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = join(RESULTS_DIR, `store-cost-${new Date().toISOString().replace(/:/g, '-')}.json`);
     writeFileSync(file, JSON.stringify({ ...gitState(), messages, rows }, null, 2));

@@ -12,6 +12,7 @@ import * as storeMessageFunction from './0007-store-message-function.js';
 import * as commitReplyFunction from './0008-commit-reply-function.js';
 import * as claimReplyFunction from './0009-claim-reply-function.js';
 import * as markSentFunction from './0010-mark-sent-function.js';
+import * as storeMessagesFunction from './0011-store-messages-function.js';
 
 export interface Migration {
   version: number;
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'commit-reply-function', up: commitReplyFunction.up },
   { version: 9, name: 'claim-reply-function', up: claimReplyFunction.up },
   { version: 10, name: 'mark-sent-function', up: markSentFunction.up },
+  { version: 11, name: 'store-messages-function', up: storeMessagesFunction.up },
 ];

@@ -1,17 +1,16 @@
 /**
  * Stores the messages of concurrent `webhook_process` jobs together: the stores asked for while the
- * previous batch was running go to PostgreSQL as one transaction (up to MAX_BATCH messages in one
- * statement) instead of one each. `npm run bench:store` measures it: per message, PostgreSQL CPU
- * 0.38 → 0.15 ms and client CPU 0.23 → 0.03 ms at 10 per statement.
+ * previous batch was running go to PostgreSQL as one statement (`switchboard_store_messages`, up to
+ * MAX_BATCH messages) instead of one each. `npm run bench:store` compares the two.
  *
  * What a batch changes, and how each case is handled:
- * - All or nothing: a batch is one transaction, so a failure writes none of it. Every message of a
+ * - All or nothing: a batch is one statement, so a failure writes none of it. Every message of a
  *   failed batch is then stored on its own, so a message that cannot be stored fails alone, with its
  *   own error, and the others go through.
- * - Locks: a batch holds the locks of all its messages until it commits. It takes every identity lock
- *   first, in one global order, then the rows, in conversation order; one batch runs at a time per
- *   process. A reaction's or receipt's transaction (identity first, then rows) therefore queues
- *   behind a batch instead of deadlocking with it. Two batches from different worker processes can
+ * - Locks: a batch holds the locks of all its messages until it commits. The function takes every
+ *   identity lock first, in one global order, then the rows, in conversation order (the batch is
+ *   sorted here); one batch runs at a time per process. A reaction's or receipt's transaction
+ *   (identity first, then rows) therefore queues behind a batch instead of deadlocking with it. Two batches from different worker processes can
  *   still deadlock on row locks (a group message locks its member's contact before the group's
  *   conversation); PostgreSQL breaks that after `deadlock_timeout` by failing one, which falls back
  *   as above.
@@ -19,7 +18,7 @@
  *   so within one statement every identity is distinct and the copy answers "already stored".
  */
 import type { Database } from '../database.js';
-import { callStoreFunction, callStoreFunctionForEach, lockIdentitiesInOrder, type StoreArguments, type StoreOutcome } from './message-store-function.js';
+import { callStoreFunction, callStoreFunctionForEach, type StoreArguments, type StoreOutcome } from './message-store-function.js';
 
 const MAX_BATCH = 50;
 
@@ -81,11 +80,7 @@ export class MessageStoreBatcher {
     }
     batch.sort(byConversation);
     try {
-      const args = batch.map((item) => item.args);
-      const outcomes = await this.db.transaction().execute(async (trx) => {
-        await lockIdentitiesInOrder(trx, args.map((a) => a.lockKey));
-        return callStoreFunctionForEach(trx, args);
-      });
+      const outcomes = await callStoreFunctionForEach(this.db, batch.map((item) => item.args));
       batch.forEach((item, index) => item.resolve(outcomes[index]));
     } catch {
       // One at a time: each message gets its own answer or its own error.

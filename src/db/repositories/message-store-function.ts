@@ -144,44 +144,27 @@ export async function callStoreFunction(executor: Database | Transaction<DB>, a:
   return outcomeOf(rows[0]);
 }
 
-/**
- * Stores several messages in one statement, `fastOnly`, in the given order: an array per argument,
- * unnested, each row calling the function. Answers in the same order.
- */
-export async function callStoreFunctionForEach(
-  executor: Database | Transaction<DB>,
-  batch: ReadonlyArray<StoreArguments>,
-): Promise<Array<StoreOutcome | undefined>> {
-  const column = <K extends keyof StoreArguments>(key: K): Array<StoreArguments[K]> => batch.map((a) => a[key]);
-  const { rows } = await sql<StoreFunctionRow & { ord: string }>`select b.ord, r.*
-    from unnest(
-      ${column('lockKey')}::text[], ${column('tenantId')}::text[], ${column('remoteJid')}::text[],
-      ${column('waMessageId')}::text[], ${column('fromMe')}::boolean[], ${column('chatType')}::text[],
-      ${column('contactJid')}::text[], ${column('contactPhone')}::text[], ${column('contactPushName')}::text[],
-      ${column('senderJid')}::text[], ${column('participant')}::text[], ${column('kind')}::text[],
-      ${column('contentType')}::text[], ${column('text')}::text[], ${column('media')}::text[],
-      ${column('location')}::text[], ${column('contacts')}::text[], ${column('quotedMessageId')}::text[],
-      ${column('targetId')}::text[], ${column('targetFromMe')}::boolean[], ${column('sentAt')}::timestamptz[],
-      ${column('status')}::smallint[], ${column('awaitsReply')}::boolean[], ${column('receivedAt')}::timestamptz[]
-    ) with ordinality as b(lock_key, tenant_id, remote_jid, wa_message_id, from_me, chat_type, contact_jid,
-      contact_phone, contact_push_name, sender_jid, participant, kind, content_type, text, media, location,
-      contacts, quoted_message_id, target_id, target_from_me, sent_at, status, awaits_reply, received_at, ord)
-    cross join lateral switchboard_store_message(
-      b.lock_key, true, b.tenant_id, b.remote_jid, b.wa_message_id, b.from_me, b.chat_type,
-      b.contact_jid, b.contact_phone, b.contact_push_name, b.sender_jid, b.participant, b.kind,
-      b.content_type, b.text, b.media::jsonb, b.location::jsonb, b.contacts::jsonb, b.quoted_message_id,
-      b.target_id, b.target_from_me, b.sent_at, b.status, b.awaits_reply, b.received_at) r
-    order by b.ord`.execute(executor);
-  if (rows.length !== batch.length) throw new Error(`switchboard_store_message answered ${rows.length} of ${batch.length} messages`);
-  return rows.map((row) => outcomeOf(row));
+interface StoreFunctionBatchRow extends StoreFunctionRow {
+  o_ord: number;
 }
 
 /**
- * Takes the identity locks of all the messages, in one global order (the sorted keys), before the
- * statements that take row locks: two transactions holding some of the same messages then queue up on
- * the first identity they share instead of each holding a row lock the other waits for.
+ * Stores several messages in one statement, fast path only (`switchboard_store_messages`, migration
+ * 0011): all their identity locks first, then each message in the given order. Answers in that order.
  */
-export async function lockIdentitiesInOrder(trx: Transaction<DB>, lockKeys: ReadonlyArray<string>): Promise<void> {
-  const sorted = [...lockKeys].sort();
-  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${sorted}::text[]) as k`.execute(trx);
+export async function callStoreFunctionForEach(db: Database, batch: ReadonlyArray<StoreArguments>): Promise<Array<StoreOutcome | undefined>> {
+  const column = <K extends keyof StoreArguments>(key: K): Array<StoreArguments[K]> => batch.map((a) => a[key]);
+  const { rows } = await sql<StoreFunctionBatchRow>`select * from switchboard_store_messages(
+    ${column('lockKey')}::text[], ${column('tenantId')}::text[], ${column('remoteJid')}::text[],
+    ${column('waMessageId')}::text[], ${column('fromMe')}::boolean[], ${column('chatType')}::text[],
+    ${column('contactJid')}::text[], ${column('contactPhone')}::text[], ${column('contactPushName')}::text[],
+    ${column('senderJid')}::text[], ${column('participant')}::text[], ${column('kind')}::text[],
+    ${column('contentType')}::text[], ${column('text')}::text[], ${column('media')}::text[],
+    ${column('location')}::text[], ${column('contacts')}::text[], ${column('quotedMessageId')}::text[],
+    ${column('targetId')}::text[], ${column('targetFromMe')}::boolean[], ${column('sentAt')}::timestamptz[],
+    ${column('status')}::smallint[], ${column('awaitsReply')}::boolean[], ${column('receivedAt')}::timestamptz[])`.execute(db);
+  if (rows.length !== batch.length) throw new Error(`switchboard_store_messages answered ${rows.length} of ${batch.length} messages`);
+  const outcomes = new Array<StoreOutcome | undefined>(batch.length);
+  for (const row of rows) outcomes[row.o_ord - 1] = outcomeOf(row);
+  return outcomes;
 }
