@@ -97,11 +97,11 @@ export class EnqueueBatcher {
       setImmediate(() => void this.flush());
     }
     try {
-      const jobs: ScriptJob[] = [];
-      for (const batch of batches) for (const item of batch.items) jobs.push(this.scriptJob(item));
+      const scriptJobs: ScriptJob[] = [];
+      for (const batch of batches) for (const item of batch.items) scriptJobs.push(this.scriptJob(item));
       let flags: number[];
       try {
-        flags = await this.runEnqueueScript(enqueueScriptArguments(Date.now(), jobs));
+        flags = await this.runEnqueueScript(enqueueScriptArguments(Date.now(), scriptJobs));
       } catch (error) {
         throw new EnqueueError(`Redis rejected the batch: ${(error as Error).message}`, { cause: error });
       }

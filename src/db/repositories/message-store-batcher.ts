@@ -10,10 +10,10 @@
  * - Locks: a batch holds the locks of all its messages until it commits. The function takes every
  *   identity lock first, in one global order, then the rows, in conversation order (the batch is
  *   sorted here); one batch runs at a time per process. A reaction's or receipt's transaction
- *   (identity first, then rows) therefore queues behind a batch instead of deadlocking with it. Two batches from different worker processes can
- *   still deadlock on row locks (a group message locks its member's contact before the group's
- *   conversation); PostgreSQL breaks that after `deadlock_timeout` by failing one, which falls back
- *   as above.
+ *   (identity first, then rows) therefore queues behind a batch instead of deadlocking with it. Two
+ *   batches from different worker processes can still deadlock on row locks (a group message locks
+ *   its member's contact before the group's conversation); PostgreSQL breaks that after
+ *   `deadlock_timeout` by failing one, which falls back as above.
  * - The same message twice (a redelivery racing the original): the copy waits for the next batch,
  *   so within one statement every identity is distinct and the copy answers "already stored".
  */
