@@ -129,9 +129,10 @@ describe('batched message stores', () => {
         messages.store('t1', normalizedTextMessage('L1', remoteJid), { awaitsReply: false }),
         messages.store('t1', normalizedTextMessage('L2', remoteJid), { awaitsReply: false }),
       ]);
-      await waitFor(async () => (await database.query(`select 1 from pg_locks where locktype = 'advisory' and not granted`)).length > 0, {
-        what: 'the batch waiting on the held identity',
-      });
+      // pg_locks spans the cluster: only this file's database counts.
+      const waitingInThisDatabase = `select 1 from pg_locks where locktype = 'advisory' and not granted
+        and database = (select oid from pg_database where datname = current_database())`;
+      await waitFor(async () => (await database.query(waitingInThisDatabase)).length > 0, { what: 'the batch waiting on the held identity' });
       await reaction.query('select 1 from conversations where tenant_id = $1 and remote_jid = $2 for update', ['t1', remoteJid]);
       await reaction.query('commit');
       expect((await stores).map((outcome) => outcome.isNew)).toEqual([true, true]);
