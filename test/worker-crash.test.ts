@@ -91,6 +91,16 @@ async function blockedOnAdvisoryLock(): Promise<number> {
   return Number(row?.n);
 }
 
+/** Sessions of the test database waiting for a lock inside a batched store (`switchboard_store_messages`). */
+async function batchesWaitingOnALock(): Promise<number> {
+  const [row] = await query<{ n: string }>(
+    `select count(*) as n from pg_stat_activity
+      where datname = $1 and wait_event_type = 'Lock' and query like '%switchboard_store_messages(%'`,
+    [db.name],
+  );
+  return Number(row?.n);
+}
+
 /** Waits until the job is active in BullMQ and its handler is blocked on the held identity lock. */
 async function waitUntilHeldMidJob(jobId: string): Promise<void> {
   await waitFor(async () => (await jobState(jobId)) === 'active', { what: `job ${jobId} active` });
@@ -178,6 +188,37 @@ describe('worker SIGKILL', () => {
     expect(await storedRows(waMessageId)).toBe(1);
     // A stall is not a failed attempt: two starts, one stall, one attempt made (the successful one).
     expect(await attemptCounters(jobId)).toEqual({ attemptsMade: 1, attemptsStarted: 2, stalledCounter: 1 });
+  });
+
+  it('mid-batch: messages stored together in one statement re-run after the kill; one row each', async () => {
+    const [first, second, third] = ['CRASH-BATCH-0001', 'CRASH-BATCH-0002', 'CRASH-BATCH-0003'];
+    const firstLock = await holdIdentityLock(first);
+    const thirdLock = await holdIdentityLock(third);
+    const worker = await spawnWorker();
+    const firstJob = await postMessage(first);
+    await waitUntilHeldMidJob(firstJob);
+    // One batch at a time per process: the next two wait for the first store, then go out together.
+    const laterJobs = [await postMessage(second), await postMessage(third)];
+    for (const jobId of laterJobs) await waitFor(async () => (await jobState(jobId)) === 'active', { what: `job ${jobId} active` });
+    await releaseLock(firstLock);
+    await waitForCompleted(firstJob);
+    // Their statement has locked the second message's identity and waits for the third's.
+    await waitFor(async () => (await batchesWaitingOnALock()) === 1, { what: 'the batched store to wait on the third identity' });
+
+    expect(await worker.proc.kill('SIGKILL')).toBeNull();
+    await releaseLock(thirdLock);
+    // The statement runs to its end inside PostgreSQL without its client: both rows, one transaction.
+    await waitFor(async () => (await storedRows(second)) === 1 && (await storedRows(third)) === 1, { what: 'the killed batch to finish' });
+    const transactions = await query<{ xmin: string }>(
+      'select distinct xmin::text from messages where tenant_id = $1 and wa_message_id = any($2)',
+      [TENANT, [second, third]],
+    );
+    expect(transactions).toHaveLength(1);
+    for (const jobId of laterJobs) expect(await jobState(jobId)).toBe('active');
+
+    await spawnWorker();
+    for (const jobId of laterJobs) expect((await waitForCompleted(jobId)).returnValue).toMatchObject({ outcome: 'already_stored' });
+    for (const waMessageId of [first, second, third]) expect(await storedRows(waMessageId)).toBe(1);
   });
 
   it('a re-run after the row was written changes nothing (the identity is unique)', async () => {
