@@ -15,18 +15,17 @@
  * Report PostgreSQL's CPU (its backend's utime + stime from /proc) and this process's CPU per message.
  * Assert: every variant stored every message (rows counted). The database is dropped in `finally`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/database.js';
 import { createMessagesRepository } from '../src/db/repositories/messages.repository.js';
-import { identityLockKey } from '../src/db/repositories/message-identity.js';
+import { storeArguments } from '../src/db/repositories/message-store-function.js';
 import type { NormalizedMessage } from '../src/whatsapp/message.types.js';
 import { normalizedTextMessage } from '../test/support/fixtures.js';
-import { RESULTS_DIR, createBenchDatabase, dropBenchDatabase, gitState, intEnv, randomHex, round, say } from './support.js';
+import { RESULTS_DIR, createBenchDatabase, dropBenchDatabase, gitState, intEnv, randomHex, round, say, snapshotCpu } from './support.js';
 
 const TENANT_ID = 'bench';
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The statement the repository sends for a plain text message (migration 0007's function). */
 const STORE_SQL = `select * from switchboard_store_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
@@ -38,15 +37,19 @@ function nextMessage(): NormalizedMessage {
   return { ...normalizedTextMessage(`3EB0STORE${n.toString(16).padStart(8, '0')}`, `${4915100000000 + (n % 300)}@s.whatsapp.net`), sentAt: new Date() };
 }
 
+/** The function's parameters, in order, for a plain text message (built as the repository builds them). */
 function statementValues(m: NormalizedMessage): unknown[] {
-  const lockKey = identityLockKey({ tenantId: TENANT_ID, remoteJid: m.remoteJid, waMessageId: m.waMessageId, fromMe: m.fromMe });
-  return [lockKey, true, TENANT_ID, m.remoteJid, m.waMessageId, m.fromMe, m.chatType, m.senderJid, m.senderPhone, m.pushName, m.senderJid,
-    m.participant, m.kind, m.contentType, m.text, null, null, null, null, null, null, m.sentAt.toISOString(), null, true, new Date().toISOString()];
+  const a = storeArguments(TENANT_ID, m, { awaitsReply: true, receivedAt: new Date() });
+  return [a.lockKey, true, a.tenantId, a.remoteJid, a.waMessageId, a.fromMe, a.chatType, a.contactJid, a.contactPhone, a.contactPushName,
+    a.senderJid, a.participant, a.kind, a.contentType, a.text, a.media, a.location, a.contacts, a.quotedMessageId, a.targetId,
+    a.targetFromMe, a.sentAt, a.status, a.awaitsReply, a.receivedAt];
 }
 
+/** A PostgreSQL backend's CPU so far, in milliseconds. */
 function backendCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const cpu = snapshotCpu().get(pid);
+  if (!cpu) throw new Error(`PostgreSQL backend ${pid} is gone`);
+  return cpu.cpuSeconds * 1000;
 }
 
 interface Row {

@@ -2,7 +2,7 @@
  * The `pg` pool as Kysely sees it, with the hot path's function calls sent as prepared statements.
  *
  * Every message, claim, reply commit and send goes through one `select * from switchboard_…(…)`
- * statement (migrations 0007–0010). Sent as an unnamed statement, PostgreSQL parses and plans it and
+ * statement (migrations 0007–0011). Sent as an unnamed statement, PostgreSQL parses and plans it and
  * describes its result on every call, and `pg` parses that description every time. Named, each
  * connection prepares it once and then only binds and executes: in `npm run bench:store`, storing a
  * message went from 0.38–0.44 to 0.34–0.37 ms of PostgreSQL CPU (two runs each).

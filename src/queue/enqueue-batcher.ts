@@ -49,16 +49,13 @@ export interface EnqueueBatcherOptions {
 export class EnqueueBatcher {
   private readonly pending: PendingBatch[] = [];
   private isFlushScheduled = false;
-  private readonly lastEnqueueKey: string;
   /** Per job name: its default options as JSON, without the opening brace and the id. */
   private readonly defaultOptionsJson = new Map<JobName, string>();
 
   constructor(
     private readonly connection: Redis,
     private readonly options: EnqueueBatcherOptions,
-  ) {
-    this.lastEnqueueKey = `${options.prefix}:switchboard:last-enqueue-at`;
-  }
+  ) {}
 
   /**
    * Adds every job of the batch or none; tells which ones already existed.
@@ -145,10 +142,10 @@ export class EnqueueBatcher {
   /** EVALSHA, loading the script on first use and again after a Redis restart forgot it. */
   private async runEnqueueScript(args: string[]): Promise<number[]> {
     try {
-      return (await this.connection.evalsha(ENQUEUE_SCRIPT_SHA, 1, this.lastEnqueueKey, ...args)) as number[];
+      return (await this.connection.evalsha(ENQUEUE_SCRIPT_SHA, 0, ...args)) as number[];
     } catch (error) {
       if (!(error as Error).message.startsWith('NOSCRIPT')) throw error;
-      return (await this.connection.eval(ENQUEUE_SCRIPT, 1, this.lastEnqueueKey, ...args)) as number[];
+      return (await this.connection.eval(ENQUEUE_SCRIPT, 0, ...args)) as number[];
     }
   }
 }

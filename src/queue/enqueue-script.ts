@@ -11,9 +11,10 @@
  * both ways and compares what lands in Redis, so a BullMQ upgrade that changes its layout fails
  * there, not in production. bullmq is pinned to an exact version for the same reason.
  *
- * Atomicity: a script runs alone. Its first write is a `SET` of the "last enqueue" key; when Redis is
- * out of memory that first write is refused and the script stops having written nothing, so a flush
- * is added all or nothing, as with the MULTI/EXEC it replaces.
+ * Atomicity: a script runs alone, and every command it writes with (HSET, HMSET, LPUSH, ZADD, XADD) is one
+ * Redis refuses when out of memory. Redis checks that on a script's first write only: refused there,
+ * the script stops having written nothing; past it, it runs to the end. So a flush is added all or
+ * nothing, as with the MULTI/EXEC it replaces (test/redis-faults.test.ts fills a private Redis).
  *
  * Not done on purpose: BullMQ increments `<queue>:id` on every add, a counter it only uses to name
  * jobs added without an id; every Switchboard job has its id, so the counter is left alone.
@@ -23,7 +24,6 @@ import { createHash } from 'node:crypto';
 export const ENQUEUE_SCRIPT = `
 local rcall = redis.call
 local timestamp = ARGV[1]
-rcall("SET", KEYS[1], timestamp)
 
 local queues = {}
 local function queueState(base)
