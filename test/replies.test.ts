@@ -302,6 +302,35 @@ describe('a burst whose arming message never scheduled its reply job', () => {
     });
     expect(sendsTo(jid)).toHaveLength(1);
   });
+
+});
+
+describe('a committed reply whose send job was never enqueued', () => {
+  it("goes out, once, with the chat's next reply job", async () => {
+    const jid = '972500000341@s.whatsapp.net';
+    await postOk(customerText({ id: 'ORPHAN-IN-1', remoteJid: jid, text: 'ORPHAN: first question' }));
+    const first = await waitForDelivered(jid);
+    // What a reply job that committed and then died for good (before enqueueing the send) leaves
+    // behind: a pending outbox row with no send job.
+    const [orphan] = await db.query<{ id: string; conversation_id: string }>(
+      `insert into outbox (tenant_id, conversation_id, to_jid, text, purpose)
+       select tenant_id, conversation_id, to_jid, 'ORPHAN: the reply whose send was lost', 'reply' from outbox where id = $1
+       returning id, conversation_id`,
+      [first.outbox.id],
+    );
+    if (!orphan) throw new Error('the orphan outbox row was not inserted');
+    expect(await job('high', sendJobId(TENANT, orphan.id))).toBeNull();
+
+    await postOk(customerText({ id: 'ORPHAN-IN-2', remoteJid: jid, text: 'ORPHAN: second question' }));
+    await waitForFinalReplyState('ORPHAN-IN-2');
+    expect((await waitForJob('high', sendJobId(TENANT, orphan.id), 'completed')).returnValue).toMatchObject({ outcome: 'sent' });
+    const orphanSends = sendsTo(jid).filter((send) => send.body.text === 'ORPHAN: the reply whose send was lost');
+    expect(orphanSends).toHaveLength(1);
+    expect(orphanSends[0]?.body.idempotencyKey).toBe(outboxIdempotencyKey(TENANT, orphan.id));
+    // And the second question got its own reply: three sends in all.
+    await waitFor(() => (sendsTo(jid).length === 3 ? true : undefined), { what: 'three sends to the chat' });
+    expect((await outboxTo(jid)).map((row) => row.state)).toEqual(['sent', 'sent', 'sent']);
+  });
 });
 
 describe('a slow AI', () => {

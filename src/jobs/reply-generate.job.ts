@@ -1,14 +1,15 @@
 /**
  * `reply_generate`: answers a conversation's pending customer messages with one reply, exactly once.
  *
- * 1. Re-enqueue sends of replies an earlier run committed but may not have enqueued (crash window).
- * 2. Claim the conversation's unanswered messages under this job's id. The job was armed by the first
- *    message of the burst; the later ones scheduled nothing and are claimed here too. Until the burst
- *    has been quiet for REPLY_DEBOUNCE_MS the job postpones itself (the debounce). Claims of an earlier
- *    job that has not committed are taken over; that job then commits nothing.
- * 3. Apply the reply policy; ask the AI (outside any transaction: it may take seconds).
- * 4. Commit the reply as one outbox row and mark the claimed messages answered, atomically; enqueue
- *    its send. A re-run after step 4 finds nothing to claim and only re-enqueues the (deduplicated) send.
+ * 1. Claim the conversation's unanswered messages under this job's id, and re-enqueue the sends of
+ *    replies an earlier run committed but may not have enqueued (crash window); one statement. The
+ *    job was armed by the first message of the burst; the later ones scheduled nothing and are
+ *    claimed here too. Until the burst has been quiet for REPLY_DEBOUNCE_MS the job postpones itself
+ *    (the debounce). Claims of an earlier job that has not committed are taken over; that job then
+ *    commits nothing.
+ * 2. Apply the reply policy; ask the AI (outside any transaction: it may take seconds).
+ * 3. Commit the reply as one outbox row and mark the claimed messages answered, atomically; enqueue
+ *    its send. A re-run after step 3 finds nothing to claim and only re-enqueues the (deduplicated) send.
  */
 import { AiPermanentError } from '../ai/reply-generator.js';
 import { DEFAULT_REPLY_TEMPLATE, DEFAULT_VOICE_NOTE_REPLY } from '../ai/index.js';
@@ -26,8 +27,6 @@ async function enqueueSend(deps: JobDeps, tenantId: string, outboxId: string): P
 
 export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log, job }) => {
   const { tenantId, conversationId } = payload;
-  for (const row of await deps.replies.pendingOutbox(conversationId)) await enqueueSend(deps, tenantId, row.id);
-
   const claimedBy = job.id;
   const claim = await deps.replies.claim({
     conversationId,
@@ -35,6 +34,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
     claimedBy,
     quietMs: deps.settings.debounceMs,
   });
+  for (const outboxId of claim.unsentOutboxIds) await enqueueSend(deps, tenantId, outboxId);
   if (claim.kind === 'wait') return job.postpone(claim.untilEpochMs);
   if (claim.kind === 'superseded') {
     log.info({ tenantId, conversationId }, 'Another reply job answers these messages');
@@ -45,7 +45,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
   const lastCustomer = [...claim.messages].reverse().find((m) => !m.from_me);
   const [tenant, context] = await Promise.all([
     deps.tenants.find(tenantId),
-    deps.conversations.replyContext(tenantId, conversationId, lastCustomer?.sender_jid ?? null),
+    deps.conversations.replyContext(tenantId, conversationId, lastCustomer?.sender_jid ?? null, deps.settings.historyMessages),
   ]);
   if (!tenant || !context) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
   const { conversation } = context;
@@ -81,7 +81,7 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
   if (decision.action === 'voice_note_notice') {
     text = tenant.voice_note_reply ?? DEFAULT_VOICE_NOTE_REPLY;
   } else {
-    const history = toChatTurns(await deps.conversations.recentMessages(conversationId, deps.settings.historyMessages));
+    const history = toChatTurns(context.history);
     try {
       text = await deps.ai.reply({
         tenantId,

@@ -13,6 +13,7 @@ import * as commitReplyFunction from './0008-commit-reply-function.js';
 import * as claimReplyFunction from './0009-claim-reply-function.js';
 import * as markSentFunction from './0010-mark-sent-function.js';
 import * as storeMessagesFunction from './0011-store-messages-function.js';
+import * as claimBurstFunction from './0012-claim-burst-function.js';
 
 export interface Migration {
   version: number;
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'claim-reply-function', up: claimReplyFunction.up },
   { version: 10, name: 'mark-sent-function', up: markSentFunction.up },
   { version: 11, name: 'store-messages-function', up: storeMessagesFunction.up },
+  { version: 12, name: 'claim-burst-function', up: claimBurstFunction.up },
 ];

@@ -20,22 +20,27 @@ export interface ConversationsRepository {
   /** The newest message id of the conversation (for the summary's idle debounce). */
   newestMessageId(conversationId: string): Promise<string | null>;
   /**
-   * What a reply job needs besides the history, in one query: the conversation, when a person last
-   * wrote from the business phone (a fromMe message that is not one of our sends), and the push name
-   * `customerJid` last gave.
+   * What a reply job needs, in one query: the conversation, when a person last wrote from the
+   * business phone (a fromMe message that is not one of our sends), the push name `customerJid` last
+   * gave, and the last `historyLimit` messages (as `recentMessages` picks them) for the AI.
    */
-  replyContext(tenantId: string, conversationId: string, customerJid: string | null): Promise<ReplyContext | undefined>;
+  replyContext(tenantId: string, conversationId: string, customerJid: string | null, historyLimit: number): Promise<ReplyContext | undefined>;
 }
+
+/** What the AI's chat turns are made of (see chat-history.ts). */
+export type HistoryMessage = Pick<Message, 'from_me' | 'kind' | 'text'>;
 
 export interface ReplyContext {
   conversation: Conversation;
   lastHumanMessageAt: Date | null;
   customerName: string | null;
+  /** Oldest first. */
+  history: HistoryMessage[];
 }
 
 export function createConversationsRepository(db: Database): ConversationsRepository {
   return {
-    replyContext: async (tenantId, conversationId, customerJid) => {
+    replyContext: async (tenantId, conversationId, customerJid, historyLimit) => {
       const row = await db
         .selectFrom('conversations as c')
         .selectAll('c')
@@ -53,13 +58,28 @@ export function createConversationsRepository(db: Database): ConversationsReposi
             .whereRef('k.tenant_id', '=', 'c.tenant_id')
             .where('k.jid', '=', customerJid ?? '')
             .as('customer_name'),
+          // The history in the same round trip, in recentMessages' order (the newest `historyLimit`,
+          // then oldest first), as JSON: it is a list inside one row.
+          sql<HistoryMessage[]>`(
+            select coalesce(jsonb_agg(jsonb_build_object('from_me', h.from_me, 'kind', h.kind, 'text', h.text)
+                                      order by h.sent_at, h.received_at nulls last, h.id), '[]'::jsonb)
+              from (select m.from_me, m.kind, m.text, m.sent_at, m.received_at, m.id
+                      from messages m
+                     where m.conversation_id = c.id and m.kind not in ('reaction', 'revoke', 'edit') and m.deleted_at is null
+                     order by m.sent_at desc, m.received_at desc nulls first, m.id desc
+                     limit ${historyLimit}) h)`.as('history'),
         ])
         .where('c.tenant_id', '=', tenantId)
         .where('c.id', '=', conversationId)
         .executeTakeFirst();
       if (!row) return undefined;
-      const { last_human_message_at: lastHumanMessageAt, customer_name: customerName, ...conversation } = row;
-      return { conversation, lastHumanMessageAt: lastHumanMessageAt ?? null, customerName: customerJid ? (customerName ?? null) : null };
+      const { last_human_message_at: lastHumanMessageAt, customer_name: customerName, history, ...conversation } = row;
+      return {
+        conversation,
+        lastHumanMessageAt: lastHumanMessageAt ?? null,
+        customerName: customerJid ? (customerName ?? null) : null,
+        history,
+      };
     },
 
     find: (tenantId, conversationId) =>
