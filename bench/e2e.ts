@@ -13,7 +13,6 @@
  * key each), no failed job. Report messages/s, sends/s and the webhook-to-send
  * latency of every message. Everything is torn down in `finally`. See bench/README.md.
  */
-import { Agent, request as httpRequest } from 'node:http';
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { FakeGateway } from '../test/support/fake-gateway.js';
 import { FakeOpenAI } from '../test/support/fake-openai.js';
 import { freePort } from '../test/support/private-redis.js';
 import { printProfiles, type ProfileSummary } from './cpu-profile.js';
+import { KeepAliveClient } from './keep-alive-client.js';
 import { API_NODE_ARGS, batchSizeEnv } from './ingest-core.js';
 import {
   InterruptedError,
@@ -183,30 +183,6 @@ function upsertBody(messages: readonly OutgoingMessage[]): string {
   });
 }
 
-function post(agent: Agent, baseUrl: URL, secret: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: baseUrl.hostname,
-        port: baseUrl.port,
-        path: WEBHOOK_PATH,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-internal-secret': secret },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('webhook request timed out after 10 s')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /**
  * Posts every message, `concurrency` requests in flight, `batchSize` consecutive messages per request
  * (the last one may carry fewer). Message i belongs to chat i mod chats, so each chat's messages are
@@ -221,14 +197,17 @@ async function runLoad(options: { settings: Settings; baseUrl: string; secret: s
 }> {
   const { settings, secret, idPrefix } = options;
   const url = new URL(options.baseUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: settings.concurrency });
+  const headers = { 'content-type': 'application/json', 'x-internal-secret': secret };
   const posts: Post[] = new Array<Post>(settings.messages);
   const requestCount = Math.ceil(settings.messages / settings.batchSize);
   const requests: WebhookRequest[] = new Array<WebhookRequest>(requestCount);
   const idWidth = 20 - idPrefix.length;
   let next = 0;
   const startedAt = Date.now();
+  const clients: KeepAliveClient[] = [];
   const lane = async (): Promise<void> => {
+    const client = new KeepAliveClient(url.hostname, Number(url.port), 10_000);
+    clients.push(client);
     for (;;) {
       if (isInterrupted()) return;
       const r = next++;
@@ -250,7 +229,7 @@ async function runLoad(options: { settings: Settings; baseUrl: string; secret: s
       const t0 = performance.now();
       let outcome: Omit<WebhookRequest, 'messages' | 'postedAt'>;
       try {
-        const answer = await post(agent, url, secret, body);
+        const answer = await client.post(WEBHOOK_PATH, headers, body);
         const ok = answer.status >= 200 && answer.status < 300 ? parseOkBody(answer.text) : undefined;
         const accepted = ok !== undefined && ok.enqueued === messages.length;
         outcome = {
@@ -271,7 +250,7 @@ async function runLoad(options: { settings: Settings; baseUrl: string; secret: s
   try {
     await Promise.all(Array.from({ length: settings.concurrency }, () => lane()));
   } finally {
-    agent.destroy();
+    for (const client of clients) client.close();
   }
   return {
     posts: posts.filter((p): p is Post => p !== undefined),
