@@ -114,6 +114,17 @@ describe('openai provider: failures', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it.each([301, 307, 308])('a %i redirect is permanent and not followed (it would carry the key elsewhere)', async (status) => {
+    fake.failNext(1, status);
+
+    const error = await rejectionOf(provider().reply(replyRequest()));
+
+    expect(error).toBeInstanceOf(AiPermanentError);
+    expect(error).toMatchObject({ status });
+    expect(error.message).toBe(`AI provider redirected with ${status}; check OPENAI_BASE_URL`);
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it.each([400, 401, 403, 404, 422])('a %i is permanent, with the status and the provider message', async (status) => {
     fake.failNext(1, status);
 

@@ -10,6 +10,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { startDeadline } from '../lib/deadline.js';
+import { nodeFetch } from '../lib/http-request.js';
 import {
   AiPermanentError,
   AiRetryableError,
@@ -72,6 +73,9 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ReplyGener
     timeout: timeoutMs,
     // Pinned so that OPENAI_LOG cannot turn on the package's console request dumps beside our logs.
     logLevel: 'warn',
+    // node:http keep-alive connections instead of the global fetch: a fraction of its CPU per call
+    // (src/lib/http-request.ts). Redirects are not followed; toAiError says so.
+    fetch: nodeFetch,
   });
 
   /** Redacts the key from anything we put in an error: a compatible server may echo it back. */
@@ -131,6 +135,10 @@ function toAiError(
   redact: (text: string) => string,
 ): AiPermanentError | AiRetryableError {
   // An HTTP answer is classified by its status, even if it arrived just as the deadline passed.
+  if (error instanceof APIError && typeof error.status === 'number' && error.status >= 300 && error.status < 400) {
+    // Following it would send the key wherever it points; the same URL would redirect again.
+    return new AiPermanentError(`AI provider redirected with ${error.status}; check OPENAI_BASE_URL`, error.status);
+  }
   if (error instanceof APIError && typeof error.status === 'number') {
     const message = redact(`AI provider answered ${error.status}: ${providerMessage(error)}`);
     return PERMANENT_STATUSES.has(error.status)
@@ -160,7 +168,7 @@ function providerMessage(error: APIError): string {
   return error.message.replace(/^\d{3} /, '');
 }
 
-/** The error and its cause (fetch says only "fetch failed"; the cause says ECONNREFUSED). */
+/** The error and its cause (the package says only "Connection error."; the cause says ECONNREFUSED). */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause: unknown = error.cause;
