@@ -94,6 +94,8 @@ interface Settings {
   logLevel: string;
   skipBuild: boolean;
   cpuProfile: boolean;
+  /** BENCH_WORKER_NODE_ARGS: extra Node.js flags for the worker processes (space-separated). */
+  workerNodeArgs: string[];
 }
 
 function readSettings(): Settings {
@@ -115,6 +117,7 @@ function readSettings(): Settings {
     logLevel: process.env['BENCH_LOG_LEVEL'] || 'info',
     skipBuild: process.env['BENCH_SKIP_BUILD'] === '1',
     cpuProfile: process.env['BENCH_CPU_PROF'] === '1',
+    workerNodeArgs: (process.env['BENCH_WORKER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''),
   };
 }
 
@@ -531,7 +534,7 @@ async function main(): Promise<number> {
     const workers: Array<{ process: SwitchboardChild; url: string }> = [];
     for (let n = 1; n <= settings.workers; n += 1) {
       const port = await freePort();
-      const worker = startSwitchboard({ name: `worker ${n}`, logFile: workerLog(n), nodeArgs, env: { ...common, SERVICE_ROLE: 'worker', PORT: String(port) } });
+      const worker = startSwitchboard({ name: `worker ${n}`, logFile: workerLog(n), nodeArgs: [...settings.workerNodeArgs, ...nodeArgs], env: { ...common, SERVICE_ROLE: 'worker', PORT: String(port) } });
       children.push(worker);
       workers.push({ process: worker, url: `http://127.0.0.1:${port}` });
     }
