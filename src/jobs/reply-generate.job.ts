@@ -43,12 +43,9 @@ export const handle: JobHandler<ReplyGenerateJob> = async (payload, { deps, log,
   if (claim.messages.length === 0) return { outcome: 'nothing_pending' };
 
   const lastCustomer = [...claim.messages].reverse().find((m) => !m.from_me);
-  const [tenant, context] = await Promise.all([
-    deps.tenants.find(tenantId),
-    deps.conversations.replyContext(tenantId, conversationId, lastCustomer?.sender_jid ?? null, deps.settings.historyMessages),
-  ]);
-  if (!tenant || !context) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
-  const { conversation } = context;
+  const context = await deps.conversations.replyContext(tenantId, conversationId, lastCustomer?.sender_jid ?? null, deps.settings.historyMessages);
+  if (!context) throw new PermanentJobError(`Conversation ${conversationId} of tenant ${tenantId} no longer exists`);
+  const { tenant, conversation } = context;
   // Unanswered customer messages still refresh the summary once the chat goes quiet (an answered
   // burst gets it after the reply's send).
   const settle = async (state: 'skipped' | 'failed', note: string): Promise<void> => {

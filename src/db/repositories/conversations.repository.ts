@@ -1,7 +1,7 @@
 /** Conversations: the chats of a tenant, their AI override and summary, and what the AI sees of them. */
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
-import type { Conversation, Message } from '../schema.js';
+import type { Conversation, Message, Tenant } from '../schema.js';
 
 export interface Page {
   limit: number;
@@ -20,9 +20,10 @@ export interface ConversationsRepository {
   /** The newest message id of the conversation (for the summary's idle debounce). */
   newestMessageId(conversationId: string): Promise<string | null>;
   /**
-   * What a reply job needs, in one query: the conversation, when a person last wrote from the
-   * business phone (a fromMe message that is not one of our sends), the push name `customerJid` last
-   * gave, and the last `historyLimit` messages (as `recentMessages` picks them) for the AI.
+   * What a reply job needs, in one query: the conversation and its tenant's reply settings, when a
+   * person last wrote from the business phone (a fromMe message that is not one of our sends), the
+   * push name `customerJid` last gave, and the last `historyLimit` messages (as `recentMessages` picks
+   * them) for the AI.
    */
   replyContext(tenantId: string, conversationId: string, customerJid: string | null, historyLimit: number): Promise<ReplyContext | undefined>;
 }
@@ -30,7 +31,11 @@ export interface ConversationsRepository {
 /** What the AI's chat turns are made of (see chat-history.ts). */
 export type HistoryMessage = Pick<Message, 'from_me' | 'kind' | 'text'>;
 
+/** The tenant's settings a reply reads. */
+export type ReplyTenant = Pick<Tenant, 'name' | 'ai_enabled' | 'groups_enabled' | 'system_prompt' | 'reply_template' | 'voice_note_reply'>;
+
 export interface ReplyContext {
+  tenant: ReplyTenant;
   conversation: Conversation;
   lastHumanMessageAt: Date | null;
   customerName: string | null;
@@ -43,7 +48,16 @@ export function createConversationsRepository(db: Database): ConversationsReposi
     replyContext: async (tenantId, conversationId, customerJid, historyLimit) => {
       const row = await db
         .selectFrom('conversations as c')
+        .innerJoin('tenants as t', 't.id', 'c.tenant_id')
         .selectAll('c')
+        .select([
+          't.name as tenant_name',
+          't.ai_enabled as tenant_ai_enabled',
+          't.groups_enabled as tenant_groups_enabled',
+          't.system_prompt as tenant_system_prompt',
+          't.reply_template as tenant_reply_template',
+          't.voice_note_reply as tenant_voice_note_reply',
+        ])
         .select((eb) => [
           eb
             .selectFrom('messages as m')
@@ -73,8 +87,27 @@ export function createConversationsRepository(db: Database): ConversationsReposi
         .where('c.id', '=', conversationId)
         .executeTakeFirst();
       if (!row) return undefined;
-      const { last_human_message_at: lastHumanMessageAt, customer_name: customerName, history, ...conversation } = row;
+      const {
+        last_human_message_at: lastHumanMessageAt,
+        customer_name: customerName,
+        history,
+        tenant_name: name,
+        tenant_ai_enabled: aiEnabled,
+        tenant_groups_enabled: groupsEnabled,
+        tenant_system_prompt: systemPrompt,
+        tenant_reply_template: replyTemplate,
+        tenant_voice_note_reply: voiceNoteReply,
+        ...conversation
+      } = row;
       return {
+        tenant: {
+          name,
+          ai_enabled: aiEnabled,
+          groups_enabled: groupsEnabled,
+          system_prompt: systemPrompt,
+          reply_template: replyTemplate,
+          voice_note_reply: voiceNoteReply,
+        },
         conversation,
         lastHumanMessageAt: lastHumanMessageAt ?? null,
         customerName: customerJid ? (customerName ?? null) : null,
