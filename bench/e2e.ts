@@ -89,6 +89,8 @@ interface Settings {
   /** DATABASE_POOL_SIZE of each Switchboard process; undefined = Switchboard's default. */
   poolSize: number | undefined;
   timeoutSeconds: number;
+  /** BENCH_DRAIN=1: workers paused while the load is posted, then drain the backlog (a cleaner CPU signal). */
+  drain: boolean;
   /** Directory of PostgreSQL's Unix socket for the Switchboard processes; undefined = TCP 127.0.0.1. */
   pgSocketDir: string | undefined;
   logLevel: string;
@@ -113,6 +115,7 @@ function readSettings(): Settings {
     workerQueues: process.env['BENCH_WORKER_QUEUES'] || 'high,default,low',
     poolSize: pool ? intEnv('BENCH_DB_POOL_SIZE', 10, 1) : undefined,
     timeoutSeconds: intEnv('BENCH_TIMEOUT_S', 180, 1),
+    drain: process.env['BENCH_DRAIN'] === '1',
     pgSocketDir: process.env['BENCH_PG_SOCKET'] || undefined,
     logLevel: process.env['BENCH_LOG_LEVEL'] || 'info',
     skipBuild: process.env['BENCH_SKIP_BUILD'] === '1',
@@ -563,6 +566,9 @@ async function main(): Promise<number> {
     const loadSamples: number[] = [];
     loadSampler = setInterval(() => loadSamples.push(loadavg()[0] ?? 0), 1000);
     const deadline = Date.now() + settings.timeoutSeconds * 1000;
+    // BENCH_DRAIN: the workers are stopped (SIGSTOP) while the load is posted and resumed once it is
+    // all in Redis, so they drain a backlog with the API and the load generator idle.
+    if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGSTOP');
     const loadPromise = runLoad({ settings, baseUrl, secret, idPrefix: `3EB0E${runTag}` });
 
     let load: Awaited<typeof loadPromise> | undefined;
@@ -570,8 +576,11 @@ async function main(): Promise<number> {
       (result) => {
         load = result;
         say(`  posted in ${round((result.endedAt - result.startedAt) / 1000, 2)} s`);
+        if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGCONT');
       },
-      () => undefined,
+      () => {
+        if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGCONT');
+      },
     );
     let progress: Progress = { inbound: 0, answered: 0, dropped: 0, outbox: 0, outboxSent: 0, outboxFailed: 0 };
     let lastReport = Date.now();
