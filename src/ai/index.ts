@@ -28,8 +28,9 @@ export function createReplyGenerator(options: ReplyGeneratorOptions): ReplyGener
   const { apiKey, timeoutMs } = options;
   if (!apiKey) return createTemplateProvider();
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`AI timeout must be a positive integer, got ${timeoutMs}`);
-  // The `openai` package is loaded on the first call: the API and scheduler roles never ask the AI,
-  // and the package would be a tenth of their memory.
+  // The `openai` package is loaded on the first call (or by `warmUp`, which the worker calls at
+  // start): the API and scheduler roles never ask the AI, and the package would be a tenth of their
+  // memory.
   let provider: Promise<ReplyGenerator> | undefined;
   const load = (): Promise<ReplyGenerator> =>
     (provider ??= import('./openai-provider.js').then(({ createOpenAiProvider }) =>
@@ -39,5 +40,8 @@ export function createReplyGenerator(options: ReplyGeneratorOptions): ReplyGener
     name: 'openai',
     reply: async (request) => (await load()).reply(request),
     summarize: async (request) => (await load()).summarize(request),
+    warmUp: async () => {
+      await load();
+    },
   };
 }

@@ -39,6 +39,11 @@ export interface ReplyGenerator {
   /** The reply text, trimmed; '' when the model had nothing to say (the caller sends nothing). */
   reply(request: ReplyRequest): Promise<string>;
   summarize(request: SummaryRequest): Promise<string>;
+  /**
+   * Loads now what the first call would load (the `openai` package), so a worker's first reply after
+   * a start is not slower than the rest. Nothing to do for providers that load nothing.
+   */
+  warmUp?(): Promise<void>;
 }
 
 export class AiPermanentError extends Error {

@@ -19,7 +19,12 @@ const payloadChecks = Object.fromEntries(
   JOB_NAMES.map((name) => [name, TypeCompiler.Compile(JOB_CATALOG[name].payload as TSchema)]),
 ) as Record<JobName, TypeCheck<TSchema>>;
 
-export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): JobProcessor {
+export interface Dispatcher extends JobProcessor {
+  /** Loads these jobs' handlers now instead of on their first job. */
+  preload(names: readonly JobName[]): Promise<void>;
+}
+
+export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): Dispatcher {
   const handlers = new Map<JobName, JobHandler<unknown>>();
   const handlerFor = async (name: JobName): Promise<JobHandler<unknown>> => {
     let handler = handlers.get(name);
@@ -30,7 +35,7 @@ export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): 
     return handler;
   };
 
-  return async (job) => {
+  const dispatch: JobProcessor = async (job) => {
     const attempt = job.attemptsMade + 1;
     // `run` also counts re-runs after a crashed worker, which are not failed attempts.
     const jobLog = log.child({ queue: job.queue, jobId: job.id, job: job.name, attempt, run: job.attemptsStarted });
@@ -67,4 +72,9 @@ export function createDispatcher(deps: JobDeps, log: Logger, metrics: Metrics): 
       throw error;
     }
   };
+  return Object.assign(dispatch, {
+    preload: async (names: readonly JobName[]) => {
+      await Promise.all(names.map((name) => handlerFor(name)));
+    },
+  });
 }

@@ -2,9 +2,13 @@
 import type { Server } from 'node:http';
 import { createDispatcher } from '../jobs/dispatcher.js';
 import { startHealthServer } from '../lib/health-server.js';
+import { JOB_CATALOG, JOB_NAMES, type JobName } from '../queue/job-catalog.js';
 import { JobWorkers } from '../queue/job-workers.js';
 import { DEFAULT_REDIS_URL } from '../queue/redis-connections.js';
 import type { StartRole } from './role.js';
+
+/** The jobs whose handlers call the AI provider. */
+const JOBS_ASKING_THE_AI: ReadonlySet<JobName> = new Set(['reply_generate', 'conversation_summarize']);
 
 export const start: StartRole = async (c, { serveHealth }) => {
   const log = c.log.child({ component: 'worker' });
@@ -41,6 +45,11 @@ export const start: StartRole = async (c, { serveHealth }) => {
     log,
     c.metrics,
   );
+  // Before taking jobs: the first jobs after a start would otherwise pay for loading their handlers
+  // and, for replies and summaries, the `openai` package (about 100 ms of CPU).
+  const consumed = JOB_NAMES.filter((name) => c.config.WORKER_QUEUES.includes(JOB_CATALOG[name].queue));
+  await dispatcher.preload(consumed);
+  if (consumed.some((name) => JOBS_ASKING_THE_AI.has(name))) await c.ai.warmUp?.();
   const workers = new JobWorkers(
     {
       redisUrl: c.config.REDIS_URL ?? DEFAULT_REDIS_URL,
