@@ -4,10 +4,34 @@
  * the body, a connection closed mid-body, a server that is down).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeadline } from './deadline.js';
 import { nodeFetch, sendHttpRequest } from './http-request.js';
+
+/**
+ * A self-signed certificate for 127.0.0.1 (valid until 2126), made for this test only: nothing trusts
+ * it, which is the point.
+ */
+const SELF_SIGNED = {
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg9hP/MkcluYmoWXjb
+ZTSKkF8818TiFr4vHszbIkl1vO2hRANCAARaQjoN0Vk2di3oBgKF+5H6bKHJQxXE
+7nLeADyUHybvWJ+VQL0a/XWBWWomGHC8IUctqx7nYhtgEE0Kh1D7L/MB
+-----END PRIVATE KEY-----`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBnDCCAUGgAwIBAgIUZir+2rxh8v9ayiEpQr2g+3wUfhkwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEzMDE0NDU1MloYDzIxMjYxMTA2
+MTQ0NTUyWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARaQjoN0Vk2di3oBgKF+5H6bKHJQxXE7nLeADyUHybvWJ+VQL0a/XWB
+WWomGHC8IUctqx7nYhtgEE0Kh1D7L/MBo28wbTAdBgNVHQ4EFgQUH7PI0cjAfbd3
+ot01d+IzoSZCLHUwHwYDVR0jBBgwFoAUH7PI0cjAfbd3ot01d+IzoSZCLHUwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDSQAwRgIhAOygyGufjGlW6OloSGZYj4GoUQBCkg9lQNETAyuMLP6kAiEA
+hmyM9P3zt7vF6hmYTfgxEYXT/aVDOqrpMO25Yedv2ks=
+-----END CERTIFICATE-----`,
+};
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -113,6 +137,27 @@ describe('sendHttpRequest', () => {
     await expect(
       sendHttpRequest(new URL('http://127.0.0.1:1/down'), { method: 'GET', headers: {}, signal: new AbortController().signal }),
     ).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('https', () => {
+  it('speaks TLS and verifies the certificate: a self-signed server is refused, and never sees the request', async () => {
+    let requests = 0;
+    const tls = createTlsServer(SELF_SIGNED, (_req, res) => {
+      requests += 1;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/v1/chat/completions`);
+      await expect(sendHttpRequest(url, { method: 'POST', headers: {}, body: '{}', signal: new AbortController().signal })).rejects.toMatchObject({
+        code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      });
+      expect(requests).toBe(0);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
   });
 });
 
