@@ -100,19 +100,16 @@ describe('sendHttpRequest', () => {
     expect(answer.status).toBe(307);
   });
 
-  it('rejects with the deadline when the server never answers', async () => {
-    handler = () => undefined;
-    const deadline = startDeadline(200);
-
-    await expect(post('/hang', { signal: deadline.signal })).rejects.toMatchObject({ name: 'TimeoutError' });
-    deadline.clear();
-  });
-
-  it('rejects with the deadline when the body stalls after the headers', async () => {
-    handler = (_req, _body, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"partial":');
-    };
+  const silent: Handler = () => undefined;
+  const stallsAfterHeaders: Handler = (_req, _body, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"partial":');
+  };
+  it.each([
+    ['the server never answers', silent],
+    ['the body stalls after the headers', stallsAfterHeaders],
+  ])('rejects with the deadline when %s', async (_what, stalling) => {
+    handler = stalling;
     const deadline = startDeadline(200);
 
     await expect(post('/stall', { signal: deadline.signal })).rejects.toMatchObject({ name: 'TimeoutError' });
