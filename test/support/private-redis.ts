@@ -3,22 +3,45 @@
  * so faults are injected for real without ever touching the shared Redis.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { waitFor } from './wait.js';
 
+/**
+ * A port nothing listens on, for a server started next (a private redis-server, a Switchboard process
+ * in the benches). Picked below the kernel's ephemeral range: a port the kernel hands out for
+ * `listen(0)` comes from that range, and before the server binds it, it can become the source port of
+ * an outgoing connection (a database or Redis client), and the bind then fails with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const ephemeralStart = ephemeralRangeStart();
+  const low = Math.max(1024, ephemeralStart - 12_000);
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = low + randomInt(ephemeralStart - low);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`No free port found between ${low} and ${ephemeralStart}`);
+}
+
+/** The first port of `net.ipv4.ip_local_port_range` (32768 unless the machine says otherwise). */
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 2048 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
