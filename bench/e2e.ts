@@ -570,17 +570,19 @@ async function main(): Promise<number> {
     // all in Redis, so they drain a backlog with the API and the load generator idle.
     if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGSTOP');
     const loadPromise = runLoad({ settings, baseUrl, secret, idPrefix: `3EB0E${runTag}` });
+    if (settings.drain) {
+      void loadPromise.finally(() => {
+        for (const worker of workers) worker.process.child.kill('SIGCONT');
+      }).catch(() => undefined);
+    }
 
     let load: Awaited<typeof loadPromise> | undefined;
     void loadPromise.then(
       (result) => {
         load = result;
         say(`  posted in ${round((result.endedAt - result.startedAt) / 1000, 2)} s`);
-        if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGCONT');
       },
-      () => {
-        if (settings.drain) for (const worker of workers) worker.process.child.kill('SIGCONT');
-      },
+      () => undefined,
     );
     let progress: Progress = { inbound: 0, answered: 0, dropped: 0, outbox: 0, outboxSent: 0, outboxFailed: 0 };
     let lastReport = Date.now();

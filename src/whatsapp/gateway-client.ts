@@ -107,8 +107,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         return { messageId: parsed.messageId };
       }
 
-      // The status decides; the text is only there to explain it, so failing to read it is no reason
-      // to change the outcome.
+      // The status decides; the text only explains it.
       const detail = redact(errorText(text));
       const suffix = detail ? `: ${detail}` : '';
       if (status === 408 || status === 429 || status >= 500) {
